@@ -1,0 +1,104 @@
+"""The one normalized event every source format becomes.
+
+Aligned with OCSF 1.x: `class_uid`/`activity_id`/`type_uid` follow the OCSF event classes, and `time`
+is OCSF's timestamp (epoch milliseconds, UTC).
+
+Versioning: adding an optional field keeps ``SCHEMA_VERSION``; renaming, removing or retyping a field
+is a new version with an explicit upgrade function, and the golden samples under ``tests/samples``
+for every version keep parsing.
+
+Normalizers build plain dicts with exactly these keys (fast to make and to turn into Arrow columns);
+``validate_event`` checks one such dict against this schema with pydantic-core.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from typing_extensions import TypedDict
+
+from pydantic import Field, TypeAdapter
+
+SCHEMA_VERSION = 1
+
+SourceFamily = Literal["cloudtrail", "gateway", "audit"]
+Outcome = Literal["success", "failure", "unknown"]
+
+# OCSF classes used here (class_uid): the category is class_uid // 1000.
+OCSF_AUTHENTICATION = 3002
+OCSF_ACCOUNT_CHANGE = 3001
+OCSF_NETWORK_ACTIVITY = 4001
+OCSF_HTTP_ACTIVITY = 4002
+OCSF_DNS_ACTIVITY = 4003
+OCSF_API_ACTIVITY = 6003
+
+# OCSF API Activity activity ids.
+API_CREATE, API_READ, API_UPDATE, API_DELETE, API_OTHER, API_UNKNOWN = 1, 2, 3, 4, 99, 0
+# OCSF HTTP Activity activity ids by method.
+HTTP_ACTIVITY_BY_METHOD = {
+    "CONNECT": 1, "DELETE": 2, "GET": 3, "HEAD": 4, "OPTIONS": 5,
+    "POST": 6, "PUT": 7, "TRACE": 8, "PATCH": 9,
+}
+DNS_QUERY = 1
+NETWORK_TRAFFIC = 6
+AUTH_LOGON, AUTH_LOGOFF = 1, 2
+
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
+class NormalizedEvent(TypedDict):
+    """One security-relevant action, whatever log it came from."""
+
+    schema_version: int
+    event_id: Annotated[str, Field(min_length=1, max_length=256)]
+    """Stable id for dedup: the source's own id (CloudTrail eventID, k8s auditID, ...) when there is
+    one, else a hash of the family, format and original record."""
+    time: Int64
+    """When it happened, epoch milliseconds UTC."""
+    source_family: SourceFamily
+    source_format: str
+    """Which parser read it, e.g. ``cloudtrail``, ``envoy``, ``zeek_dns``, ``k8s_audit``."""
+    class_uid: int
+    activity_id: int
+    type_uid: int
+    actor: str
+    """One identity string across sources: ARN, user name, service account, e-mail; '' if unknown."""
+    actor_type: str
+    src_ip: str
+    user_agent: str
+    action: str
+    """The operation: CloudTrail eventName, HTTP method, k8s verb, GCP methodName, Okta eventType."""
+    service: str
+    """Service or API the action belongs to: CloudTrail eventSource, GCP serviceName, HTTP host."""
+    target_host: str
+    target_url: str
+    target_resource: str
+    outcome: Outcome
+    status_code: int | None
+    status_detail: str
+    bytes_in: Int64 | None
+    bytes_out: Int64 | None
+    cloud_account: str
+    cloud_region: str
+    kafka_topic: str
+    kafka_partition: int
+    kafka_offset: Int64
+    raw: str
+    """The original record (secrets and bodies redacted), so nothing a parser did not map is lost."""
+
+
+EVENT_FIELDS: tuple[str, ...] = tuple(NormalizedEvent.__annotations__)
+
+_event_adapter: TypeAdapter[NormalizedEvent] = TypeAdapter(NormalizedEvent)
+
+
+def validate_event(event: dict) -> NormalizedEvent:
+    """Validate one normalized event dict (strictly: no extra keys); raise ``pydantic.ValidationError``."""
+    extra = event.keys() - NormalizedEvent.__annotations__.keys()
+    if extra:
+        raise ValueError(f"unknown normalized-event fields: {sorted(extra)}")
+    return _event_adapter.validate_python(event, strict=True)
+
+
+def event_json_schema() -> dict:
+    return _event_adapter.json_schema()

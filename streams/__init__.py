@@ -1,0 +1,1 @@
+"""aispm streaming pipeline: Faust app, topics, ingest service, sinks and CLI."""

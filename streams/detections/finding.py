@@ -1,0 +1,37 @@
+"""What every detection produces: one finding about one normalized event.
+
+Shadow-AI detections and posture rules both return ``Finding`` objects; the alert path (dedup window,
+OCSF Detection Finding, alerts topic and table) takes them from there, whoever made them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["informational", "low", "medium", "high", "critical"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    detection: str
+    """Stable id of the detection or rule that fired, e.g. ``shadow_ai_egress`` or ``bedrock_logging_deleted``."""
+    title: str
+    severity: Severity
+    principal: str
+    """Who did it: the event's actor, else its source IP."""
+    event: dict
+    """The normalized event that triggered it."""
+    description: str
+    remediation: str
+    provider: str = ""
+    """AI provider involved, when there is one (``openai``, ``aws-bedrock``...)."""
+    context: dict[str, Any] = field(default_factory=dict)
+    """Why it fired, for the analyst: host or API call seen, missing policy clause, what is sanctioned."""
+    techniques: tuple[str, ...] = ()
+    """MITRE ATT&CK / ATLAS technique ids."""
+    dedup_key: str = ""
+    """Findings with equal keys inside one window become one alert. Empty: detection|principal|provider."""
+
+    def key(self) -> str:
+        return self.dedup_key or f"{self.detection}|{self.principal}|{self.provider}"

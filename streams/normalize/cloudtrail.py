@@ -1,0 +1,138 @@
+"""AWS CloudTrail: single events, ``{"Records": [...]}`` files as delivered to S3, EventBridge envelopes."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from schemas.event import (
+    API_CREATE, API_DELETE, API_OTHER, API_READ, API_UPDATE, AUTH_LOGON,
+    OCSF_API_ACTIVITY, OCSF_AUTHENTICATION,
+)
+from streams.normalize.base import (
+    NormalizeError, RecordMeta, as_int, as_str, epoch_ms_from_iso, get_path, new_event, normalize_ip, stable_id,
+)
+
+FAMILY = "cloudtrail"
+FORMAT = "cloudtrail"
+
+# First word of an eventName -> OCSF API activity. Order matters only for readability.
+_ACTIVITY_BY_VERB = {
+    **dict.fromkeys(("Create", "Add", "Register", "Run", "Import", "Copy", "Allocate", "Issue",
+                     "Request", "Generate", "Associate", "Upload", "Publish", "Send"), API_CREATE),
+    **dict.fromkeys(("Get", "List", "Describe", "Head", "Lookup", "Search", "Invoke", "Converse",
+                     "Retrieve", "BatchGet", "Query", "Scan", "Select", "Decrypt", "Assume", "Filter",
+                     "Download", "Check", "Validate"), API_READ),
+    **dict.fromkeys(("Update", "Put", "Modify", "Set", "Change", "Attach", "Detach", "Enable", "Disable",
+                     "Start", "Stop", "Tag", "Untag", "Reset", "Replace", "Apply", "Authorize", "Revoke",
+                     "Disassociate", "Restore", "Reboot", "Accept", "Reject"), API_UPDATE),
+    **dict.fromkeys(("Delete", "Remove", "Terminate", "Deregister", "Release", "Purge", "Cancel",
+                     "Leave"), API_DELETE),
+}
+
+# requestParameters keys that name the resource acted on, most telling first.
+_RESOURCE_KEYS = (
+    "modelId", "modelIdentifier", "endpointName", "notebookInstanceName", "guardrailIdentifier",
+    "agentId", "knowledgeBaseId", "bucketName", "roleName", "userName", "policyArn", "functionName",
+    "name", "trailName", "instanceId", "secretId", "keyId",
+)
+
+
+@lru_cache(maxsize=4096)
+def _activity(event_name: str) -> int:
+    for end in range(len(event_name), 0, -1):
+        if end < len(event_name) and not event_name[end].isupper():
+            continue
+        activity = _ACTIVITY_BY_VERB.get(event_name[:end])
+        if activity is not None:
+            return activity
+    return API_OTHER
+
+
+def _actor(identity: dict) -> tuple[str, str]:
+    kind = as_str(identity.get("type"))
+    for key in ("arn", "invokedBy", "principalId", "userName"):
+        value = identity.get(key)
+        if value:
+            return as_str(value), kind
+    return "", kind
+
+
+def _resource(record: dict) -> str:
+    resources = record.get("resources")
+    if isinstance(resources, list) and resources and isinstance(resources[0], dict):
+        arn = resources[0].get("ARN") or resources[0].get("arn")
+        if arn:
+            return as_str(arn)
+    params = record.get("requestParameters")
+    if isinstance(params, dict):
+        for key in _RESOURCE_KEYS:
+            value = params.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return ""
+
+
+def split(document: Any) -> list[Any]:
+    """The CloudTrail records in one decoded message, whichever of the three shapes it has."""
+    if isinstance(document, dict):
+        if "Records" in document:
+            records = document["Records"]
+            if not isinstance(records, list):
+                raise NormalizeError("wrong_type", "'Records' is not a list")
+            return records
+        if "detail" in document and "detail-type" in document:
+            return [document["detail"]]
+        return [document]
+    if isinstance(document, list):
+        return document
+    raise NormalizeError("not_cloudtrail", f"expected a JSON object, got {type(document).__name__}")
+
+
+def normalize(record: Any, raw: str, meta: RecordMeta) -> dict:
+    if not isinstance(record, dict):
+        raise NormalizeError("not_cloudtrail", f"record is a {type(record).__name__}, not an object")
+    event_name = record.get("eventName")
+    # Shippers such as Logstash sometimes keep only their own "@timestamp".
+    event_time = record.get("eventTime") or record.get("@timestamp")
+    if not event_name or not record.get("eventSource") or not event_time:
+        raise NormalizeError("not_cloudtrail", "missing eventName, eventSource or eventTime")
+    event_name = as_str(event_name)
+    identity = record.get("userIdentity") or {}
+    if not isinstance(identity, dict):
+        raise NormalizeError("wrong_type", "userIdentity is not an object")
+    actor, actor_type = _actor(identity)
+    error_code = as_str(record.get("errorCode"))
+    error_message = as_str(record.get("errorMessage"))
+    console_login = event_name == "ConsoleLogin"
+    console_result = as_str(get_path(record, "responseElements", "ConsoleLogin"))
+    failed = bool(error_code) or console_result == "Failure"
+    extra = record.get("additionalEventData") if isinstance(record.get("additionalEventData"), dict) else {}
+    return new_event(
+        event_id=as_str(record.get("eventID")) or _content_id(raw),
+        time=epoch_ms_from_iso(event_time),
+        source_family=FAMILY,
+        source_format=FORMAT,
+        class_uid=OCSF_AUTHENTICATION if console_login else OCSF_API_ACTIVITY,
+        activity_id=AUTH_LOGON if console_login else _activity(event_name),
+        raw=raw,
+        meta=meta,
+        actor=actor,
+        actor_type=actor_type,
+        src_ip=normalize_ip(record.get("sourceIPAddress")),
+        user_agent=as_str(record.get("userAgent")),
+        action=event_name,
+        service=as_str(record.get("eventSource")),
+        target_host=as_str(get_path(record, "tlsDetails", "clientProvidedHostHeader")),
+        target_resource=_resource(record),
+        outcome="failure" if failed else "success",
+        status_detail=f"{error_code}: {error_message}".strip(": ") if failed else "",
+        bytes_in=as_int(extra.get("bytesTransferredIn")),
+        bytes_out=as_int(extra.get("bytesTransferredOut")),
+        cloud_account=as_str(record.get("recipientAccountId") or identity.get("accountId")),
+        cloud_region=as_str(record.get("awsRegion")),
+    )
+
+
+def _content_id(raw: str) -> str:
+    return stable_id(FAMILY, FORMAT, raw)

@@ -1,0 +1,154 @@
+"""The one settings object. Built at the edges (CLI, worker start) and passed down as plain values.
+
+Environment variables use the ``AISPM_`` prefix and ``__`` between nesting levels, e.g.
+``AISPM_KAFKA__BOOTSTRAP_SERVERS=broker:9093`` or ``AISPM_INGEST__BATCH_SIZE=5000``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,100}$")
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str | None = Field(
+        None, description="host:port[,host:port]. Unset: use the embedded broker that `aispm up` starts."
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: Path | None = Field(None, description="CA bundle (PEM) to verify the brokers.")
+    ssl_certificate_location: Path | None = Field(None, description="Client certificate (PEM) for mTLS.")
+    ssl_key_location: Path | None = Field(None, description="Client private key (PEM) for mTLS.")
+    ssl_key_password: SecretStr | None = None
+    embedded_port: int = Field(19092, ge=1024, le=65535, description="Loopback port of the embedded broker.")
+    partitions: int = Field(4, ge=1, le=1024, description="Partitions of every topic aispm creates.")
+    replication_factor: int = Field(1, ge=1, le=7)
+    group_id: str = Field("aispm-ingest", min_length=1, max_length=200)
+    session_timeout_ms: int = Field(
+        6000, ge=3000, le=300000,
+        description="Consumer session timeout. Short keeps group joins fast (the broker holds a join for "
+                    "half of it) at the price of earlier rebalances when a worker stalls.",
+    )
+
+    @property
+    def embedded(self) -> bool:
+        return not self.bootstrap_servers
+
+
+class ClickHouseSettings(BaseModel):
+    dsn: str | None = Field(
+        None, description="chdb:///abs/path (embedded, default <data dir>/clickhouse) or http(s)://host:port"
+    )
+    database: str = Field("aispm", description="Database holding aispm's tables.")
+    username: str | None = None
+    password: SecretStr | None = None
+    ttl_days: int = Field(90, ge=1, le=36500, description="Days events, alerts and dead letters are kept.")
+
+    @field_validator("database")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError("must be a plain identifier (letters, digits, underscore)")
+        return value
+
+    @field_validator("dsn")
+    @classmethod
+    def _scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("chdb://", "http://", "https://")):
+            raise ValueError("must start with chdb://, http:// or https://")
+        return value
+
+
+class IngestSettings(BaseModel):
+    batch_size: int = Field(5000, ge=1, le=200_000, description="Most messages landed in one batch.")
+    flush_interval_s: float = Field(
+        0.5, gt=0, le=60, description="Longest a partial batch waits before it is landed."
+    )
+    max_record_bytes: int = Field(
+        1 << 20, ge=1024, le=64 << 20, description="Larger messages become dead letters ('oversized')."
+    )
+    dead_letter_raw_cap: int = Field(
+        64 << 10, ge=256, le=16 << 20,
+        description="Bytes of the original kept with a dead letter; the full size is recorded beside it.",
+    )
+    redact_bodies: bool = Field(True, description="Replace prompt/body content by its size and hash.")
+    events_per_message: int = Field(
+        500, ge=1, le=10_000, description="Normalized events per message on the events topic."
+    )
+
+
+class QuerySettings(BaseModel):
+    port: int = Field(18123, ge=1024, le=65535, description="Loopback port of the worker's query endpoint.")
+    max_rows: int = Field(100_000, ge=1, le=10_000_000, description="Rows one query may return.")
+    timeout_s: float = Field(60, gt=0, le=3600)
+
+
+class DetectionSettings(BaseModel):
+    policy_file: Path | None = Field(None, description="Sanctioned-use policy YAML; unset = discovery mode.")
+    alert_window_s: int = Field(
+        3600, ge=1, le=30 * 86400, description="One alert per (detection, principal, provider) per window."
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AISPM_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("var"), description="Everything local lives here.")
+    topic_prefix: str = Field("aispm.", description="Prepended to every topic name.")
+    kafka: KafkaSettings = KafkaSettings()
+    clickhouse: ClickHouseSettings = ClickHouseSettings()
+    ingest: IngestSettings = IngestSettings()
+    query: QuerySettings = QuerySettings()
+    detection: DetectionSettings = DetectionSettings()
+    web_port: int = Field(16066, ge=1024, le=65535, description="Faust's web port, bound to 127.0.0.1.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not _TOPIC_PREFIX.match(value):
+            raise ValueError("may hold only letters, digits, '.', '_' and '-'")
+        return value
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir.resolve() / "run"
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        return self.clickhouse.dsn or f"chdb://{(self.data_dir.resolve() / 'clickhouse')}"
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+class SettingsError(Exception):
+    """Invalid configuration, with every problem named by where it was set."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and ``.env``), with errors that name the variable to fix."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe_settings_error(error)) from None
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    lines = ["invalid aispm settings:"]
+    for item in error.errors():
+        path = [str(part) for part in item["loc"]]
+        variable = "AISPM_" + "__".join(part.upper() for part in path)
+        lines.append(f"  {variable} (field {'.'.join(path)}): {item['msg']}")
+    return "\n".join(lines)

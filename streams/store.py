@@ -1,0 +1,264 @@
+"""ClickHouse access: clients (chDB in-process or a server over HTTP), migrations, batch landing.
+
+One ``Store`` per process. chDB locks its directory to one process, so while a worker runs, other
+processes reach its store through the worker's query endpoint (streams/query.py) instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import polars as pl
+
+from schemas.event import EVENT_FIELDS
+from streams.settings import Settings
+
+# Arrow/polars types of the normalized event columns, in table order.
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "schema_version": pl.UInt16(), "event_id": pl.Utf8(), "time": pl.Int64(),
+    "source_family": pl.Utf8(), "source_format": pl.Utf8(), "class_uid": pl.UInt32(),
+    "activity_id": pl.UInt16(), "type_uid": pl.UInt32(), "actor": pl.Utf8(), "actor_type": pl.Utf8(),
+    "src_ip": pl.Utf8(), "user_agent": pl.Utf8(), "action": pl.Utf8(), "service": pl.Utf8(),
+    "target_host": pl.Utf8(), "target_url": pl.Utf8(), "target_resource": pl.Utf8(), "outcome": pl.Utf8(),
+    "status_code": pl.Int32(), "status_detail": pl.Utf8(), "bytes_in": pl.Int64(), "bytes_out": pl.Int64(),
+    "cloud_account": pl.Utf8(), "cloud_region": pl.Utf8(), "kafka_topic": pl.Utf8(),
+    "kafka_partition": pl.Int32(), "kafka_offset": pl.Int64(), "raw": pl.Utf8(),
+}
+assert tuple(EVENT_SCHEMA) == EVENT_FIELDS, "EVENT_SCHEMA must list the normalized-event fields in order"
+
+DEAD_LETTER_SCHEMA: dict[str, pl.DataType] = {
+    "dead_letter_id": pl.Utf8(), "received_at": pl.Int64(), "source_family": pl.Utf8(),
+    "reason": pl.Utf8(), "detail": pl.Utf8(), "kafka_topic": pl.Utf8(), "kafka_partition": pl.Int32(),
+    "kafka_offset": pl.Int64(), "raw_size": pl.UInt64(), "raw_truncated": pl.Boolean(), "raw": pl.Binary(),
+}
+
+# Ids looked up per dedup query: keeps the query (and, over HTTP, its URL) well under server limits.
+_DEDUP_CHUNK = 2000
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message says why and what to do."""
+
+
+def _redacted_dsn(dsn: str) -> str:
+    if "@" in dsn and "://" in dsn:
+        scheme, rest = dsn.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return dsn
+
+
+def connect(settings: Settings, *, database: str | None = None, read_only: bool = False) -> Any:
+    """A clickhouse-connect client for the configured DSN (chDB or HTTP(S) server).
+
+    ``read_only`` sets ClickHouse's ``readonly=2`` on every query of the client: no writes or DDL, and
+    the setting itself cannot be changed back by the query text.
+    """
+    import clickhouse_connect
+
+    dsn = settings.clickhouse_dsn
+    kwargs: dict[str, Any] = {"dsn": dsn}
+    if database:
+        kwargs["database"] = database
+    if read_only:
+        kwargs["settings"] = {"readonly": 2}
+    if not dsn.startswith("chdb://"):
+        if settings.clickhouse.username:
+            kwargs["username"] = settings.clickhouse.username
+        if settings.clickhouse.password is not None:
+            kwargs["password"] = settings.clickhouse.password.get_secret_value()
+    else:
+        (settings.data_dir.resolve()).mkdir(parents=True, exist_ok=True)
+    try:
+        return clickhouse_connect.get_client(**kwargs)
+    except Exception as exc:
+        message = str(exc)
+        if "Cannot lock file" in message or "already running" in message:
+            raise StoreError(
+                f"the embedded ClickHouse store {_redacted_dsn(dsn)} is open in another process (a running "
+                "`aispm up`?). Query it through that worker, or stop it first."
+            ) from None
+        raise StoreError(f"cannot open ClickHouse at {_redacted_dsn(dsn)}: {message.splitlines()[0][:300]}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    def statements(self) -> list[str]:
+        body = "\n".join(line for line in self.sql.splitlines() if not line.lstrip().startswith("--"))
+        return [part.strip() for part in body.split(";") if part.strip()]
+
+
+def migrations() -> list[Migration]:
+    """The numbered DDL files in sql/ddl, in order."""
+    found = []
+    for entry in resources.files("sql").joinpath("ddl").iterdir():
+        if entry.name.endswith(".sql"):
+            number, _, rest = entry.name.partition("_")
+            found.append(Migration(int(number), rest.removesuffix(".sql"), entry.read_text()))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise StoreError(f"two migrations share a number: {versions}")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class LandResult:
+    inserted: int
+    duplicates: int
+
+
+class Store:
+    """The ClickHouse database aispm writes to and analysts read from. Thread-safe (one lock)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.database = settings.clickhouse.database
+        admin = connect(settings)
+        admin.command("CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters={"db": self.database})
+        self.client = connect(settings, database=self.database)
+        # Analysts' queries go through their own client, locked to read-only at the client level.
+        self.reader = connect(settings, database=self.database, read_only=True)
+        self._lock = threading.Lock()
+
+    # -- schema ------------------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply every DDL file not yet applied; refuse if an applied one was edited. Safe to repeat."""
+        applied_now = []
+        with self._lock:
+            self.client.command(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, checksum String, "
+                "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
+            )
+            done = {row[0]: row[1] for row in self.client.query(
+                "SELECT version, any(checksum) FROM schema_migrations GROUP BY version").result_rows}
+            for migration in migrations():
+                if migration.version in done:
+                    if done[migration.version] != migration.checksum:
+                        raise StoreError(
+                            f"migration {migration.version:04d}_{migration.name}.sql changed after it was "
+                            "applied; add a new numbered migration instead of editing an applied one"
+                        )
+                    continue
+                for statement in migration.statements():
+                    self.client.command(statement)
+                self.client.insert(
+                    "schema_migrations", [[migration.version, migration.name, migration.checksum]],
+                    column_names=["version", "name", "checksum"],
+                )
+                applied_now.append(f"{migration.version:04d}_{migration.name}")
+            self._apply_ttl()
+        return applied_now
+
+    def _apply_ttl(self) -> None:
+        days = self.settings.clickhouse.ttl_days
+        current = self.client.query(
+            "SELECT argMax(value, updated_at) FROM schema_state WHERE key = 'ttl_days'").result_rows
+        if current and current[0][0] == str(days):
+            return
+        # Retention counts from ingestion, not event time: a backfill of last year's logs must stay
+        # queryable for the TTL after it was loaded instead of expiring on arrival.
+        for table, column in (("events", "ingested_at"), ("dead_letters", "received_at")) + self._extra_ttl_tables():
+            self.client.command(
+                f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) + toIntervalDay({{days:UInt32}})",
+                parameters={"days": days},
+            )
+        self.client.insert("schema_state", [["ttl_days", str(days)]], column_names=["key", "value"])
+
+    def _extra_ttl_tables(self) -> tuple[tuple[str, str], ...]:
+        rows = self.client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String} AND name IN ('alerts')",
+            parameters={"db": self.database},
+        ).result_rows
+        return tuple((name, "updated_at") for (name,) in rows)
+
+    # -- writing -----------------------------------------------------------------------------------
+    def land_events(self, events: list[dict]) -> LandResult:
+        """Insert events not stored yet (by event_id), as one Arrow batch."""
+        if not events:
+            return LandResult(0, 0)
+        frame = pl.DataFrame(events, schema=EVENT_SCHEMA)
+        frame = frame.unique(subset="event_id", keep="first", maintain_order=True)
+        with self._lock:
+            known = self._known_ids(
+                "events", "event_id", frame["event_id"].to_list(),
+                time_range=(int(frame["time"].min()), int(frame["time"].max())),
+            )
+            if known:
+                frame = frame.filter(~pl.col("event_id").is_in(list(known)))
+            if frame.height:
+                frame = frame.with_columns(pl.col("time").cast(pl.Datetime("ms", "UTC")))
+                self.client.insert_arrow("events", frame.to_arrow())
+        return LandResult(frame.height, len(events) - frame.height)
+
+    def land_dead_letters(self, rows: list[dict]) -> LandResult:
+        if not rows:
+            return LandResult(0, 0)
+        frame = pl.DataFrame(rows, schema=DEAD_LETTER_SCHEMA)
+        frame = frame.unique(subset="dead_letter_id", keep="first", maintain_order=True)
+        with self._lock:
+            known = self._known_ids("dead_letters", "dead_letter_id", frame["dead_letter_id"].to_list())
+            if known:
+                frame = frame.filter(~pl.col("dead_letter_id").is_in(list(known)))
+            if frame.height:
+                frame = frame.with_columns(pl.col("received_at").cast(pl.Datetime("ms", "UTC")))
+                self.client.insert_arrow("dead_letters", frame.to_arrow())
+        return LandResult(frame.height, len(rows) - frame.height)
+
+    def insert_frame(self, table: str, frame: pl.DataFrame) -> None:
+        """Insert a prepared frame as is (tables whose engine handles repeats)."""
+        if frame.height:
+            with self._lock:
+                self.client.insert_arrow(table, frame.to_arrow())
+
+    def _known_ids(self, table: str, column: str, ids: list[str],
+                   time_range: tuple[int, int] | None = None) -> set[str]:
+        known: set[str] = set()
+        where_time = ""
+        parameters: dict[str, Any] = {}
+        if time_range is not None:
+            where_time = " AND time BETWEEN fromUnixTimestamp64Milli({lo:Int64}) AND fromUnixTimestamp64Milli({hi:Int64})"
+            parameters = {"lo": time_range[0], "hi": time_range[1]}
+        for start in range(0, len(ids), _DEDUP_CHUNK):
+            chunk = ids[start:start + _DEDUP_CHUNK]
+            rows = self.client.query(
+                f"SELECT {column} FROM {table} WHERE {column} IN {{ids:Array(String)}}{where_time}",
+                parameters={**parameters, "ids": chunk},
+            ).result_rows
+            known.update(row[0] for row in rows)
+        return known
+
+    # -- reading -----------------------------------------------------------------------------------
+    def query(self, sql: str, parameters: dict[str, Any] | None = None, *,
+              max_rows: int | None = None) -> tuple[list[str], list[tuple]]:
+        """Run one read-only query (an analyst's). Returns (column names, rows)."""
+        settings: dict[str, Any] = {}
+        if max_rows:
+            settings.update({"max_result_rows": max_rows, "result_overflow_mode": "throw"})
+        with self._lock:
+            result = self.reader.query(sql, parameters=parameters or {}, settings=settings)
+        return list(result.column_names), [tuple(row) for row in result.result_rows]
+
+    def scalar(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+        """First column of the first row of a read-only query."""
+        _, rows = self.query(sql, parameters)
+        return rows[0][0] if rows else None
+
+    def close(self) -> None:
+        with self._lock:
+            for client in (self.reader, self.client):
+                try:
+                    client.close()
+                except Exception:  # closing must not mask the reason we are shutting down
+                    pass

@@ -1,0 +1,57 @@
+"""`aispm up`: embedded broker (when no Kafka is configured), store, topics, then the Faust worker."""
+
+from __future__ import annotations
+
+import logging
+
+from streams.broker import BrokerError, start_embedded_broker
+from streams.kafka import ensure_topics
+from streams.settings import Settings
+from streams.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class WorkerError(RuntimeError):
+    """The worker cannot start; the message says why."""
+
+
+def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM. Everything started here is stopped on the way out."""
+    import faust
+
+    from streams.app import create_app
+    from streams.broker import port_in_use
+
+    if port_in_use(settings.query.port):
+        raise WorkerError(
+            f"query endpoint port {settings.query.port} on 127.0.0.1 is in use (another `aispm up`?); "
+            "set AISPM_QUERY__PORT to a free port"
+        )
+    broker = None
+    store = None
+    try:
+        if settings.kafka.embedded:
+            broker = start_embedded_broker(settings)
+            bootstrap = broker.bootstrap
+            log.info("embedded Kafka-compatible broker on %s", bootstrap)
+        else:
+            bootstrap = settings.kafka.bootstrap_servers or ""
+        ensure_topics(settings, bootstrap)
+        store = Store(settings)
+        store.migrate()
+        app = create_app(settings, bootstrap=bootstrap, store=store)
+        worker = faust.Worker(app, app.aispm_ingest, loglevel=settings.log_level,  # type: ignore[attr-defined]
+                              redirect_stdouts=False)
+        try:
+            worker.execute_from_commandline()
+        except SystemExit as exit_:
+            if exit_.code not in (0, None):
+                raise WorkerError(f"the Faust worker exited with code {exit_.code}") from None
+    except (BrokerError, StoreError) as error:
+        raise WorkerError(str(error)) from None
+    finally:
+        if store is not None:
+            store.close()
+        if broker is not None:
+            broker.stop()
