@@ -164,7 +164,7 @@ def migrate(ctx: click.Context) -> None:
 @click.pass_context
 def demo(ctx: click.Context, seed: int, scale: int, timeout: float) -> None:
     """Start broker, worker and store, ingest the demo data, wait until it landed, print a summary."""
-    from streams.demo.run import DemoError, run_demo
+    from streams.demo_runner import DemoError, run_demo
 
     settings = _settings(ctx)
     try:

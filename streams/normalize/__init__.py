@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from schemas.event import validate_event
 from streams.normalize import audit, cloudtrail, gateway
 from streams.normalize.base import NormalizeError, RecordMeta
-from streams.normalize.redact import redact_bodies, redact_text, trigger_groups
+from streams.normalize.redact import may_hold_body, redact_bodies, redact_text
 
 FAMILIES: dict[str, ModuleType] = {"cloudtrail": cloudtrail, "gateway": gateway, "audit": audit}
 DEFAULT_MAX_RECORD_BYTES = 1 << 20
@@ -72,13 +72,11 @@ def normalize_message(
             continue
         record, raw = item
         try:
-            groups = trigger_groups(raw)
-            if redact_body_content and "body" in groups and not isinstance(record, str):
+            if redact_body_content and not isinstance(record, str) and may_hold_body(raw):
                 record, changed = redact_bodies(record)
                 if changed:
                     raw = orjson.dumps(record).decode()
-                    groups = trigger_groups(raw)
-            event = module.normalize(record, redact_text(raw, groups), meta)
+            event = module.normalize(record, redact_text(raw), meta)
             validate_event(event)
         except NormalizeError as error:
             result.failures.append(Failure(error.reason, error.detail, raw.encode()))

@@ -1,0 +1,57 @@
+"""The landing loop's pure part: raw messages -> events + dead letters, never an exception."""
+
+from __future__ import annotations
+
+import orjson
+
+from streams.ingest import RawMessage, chunk_events, dead_letter_message, process_batch
+from tests.conftest import dataset
+
+
+def messages(family: str, values: list[bytes]) -> list[RawMessage]:
+    return [RawMessage(family, f"aispm.raw.{family}", 0, offset, value, 1_700_000_000_000)
+            for offset, value in enumerate(values)]
+
+
+def stratus() -> list[bytes]:
+    return [orjson.dumps(record) for record in
+            orjson.loads(dataset("stratus-red-team-detonation-logs", "aws.impact.bedrock-invoke-model.json").read_bytes())]
+
+
+def test_good_records_become_events_with_their_kafka_coordinates() -> None:
+    out = process_batch(messages("cloudtrail", stratus()), max_record_bytes=1 << 20, raw_cap=1024)
+    assert len(out.events) == len(stratus()) and not out.dead_letters
+    assert [event["kafka_offset"] for event in out.events] == list(range(len(stratus())))
+    assert {event["kafka_topic"] for event in out.events} == {"aispm.raw.cloudtrail"}
+
+
+def test_bad_records_become_dead_letters_with_reason_and_capped_bytes() -> None:
+    bad = [b"{not json", b"\xff\xfe", b"", b'{"eventName": "X"}', b'{"Records": [' + b"1" * 3000 + b"]}"]
+    out = process_batch(messages("cloudtrail", bad), max_record_bytes=2048, raw_cap=16, now_ms=123)
+    reasons = [row["reason"] for row in out.dead_letters]
+    assert reasons == ["malformed_json", "bad_encoding", "empty", "not_cloudtrail", "oversized"]
+    oversized = out.dead_letters[-1]
+    assert oversized["raw_size"] == len(bad[-1]) and oversized["raw_truncated"] and len(oversized["raw"]) == 16
+    assert len({row["dead_letter_id"] for row in out.dead_letters}) == len(bad)
+    assert all(row["received_at"] == 123 for row in out.dead_letters)
+
+
+def test_a_redelivered_message_maps_to_the_same_dead_letter_id() -> None:
+    first = process_batch(messages("audit", [b"[1,"]), max_record_bytes=1024, raw_cap=64)
+    second = process_batch(messages("audit", [b"[1,"]), max_record_bytes=1024, raw_cap=64)
+    assert first.dead_letters[0]["dead_letter_id"] == second.dead_letters[0]["dead_letter_id"]
+
+
+def test_dead_letters_never_keep_credentials() -> None:
+    key = "sk-proj-" + "A1b2" * 12
+    out = process_batch(messages("gateway", [f"garbage with Bearer {key}".encode()]),
+                        max_record_bytes=1024, raw_cap=1024)
+    assert key.encode() not in out.dead_letters[0]["raw"]
+    assert key.encode() not in dead_letter_message(out.dead_letters[0])
+
+
+def test_events_are_chunked_as_json_arrays() -> None:
+    out = process_batch(messages("cloudtrail", stratus()), max_record_bytes=1 << 20, raw_cap=1024)
+    chunks = chunk_events(out.events, 4)
+    assert sum(len(orjson.loads(chunk)) for chunk in chunks) == len(out.events)
+    assert all(len(orjson.loads(chunk)) <= 4 for chunk in chunks)

@@ -1,0 +1,111 @@
+"""The store against the real ClickHouse engine (chDB), one fresh directory per test module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+
+from schemas.event import EVENT_FIELDS, validate_event
+from streams.queries import saved_query, saved_query_names
+from streams.store import Store, StoreError
+from tests.conftest import fresh_database_settings
+
+
+@pytest.fixture(scope="module")
+def store(chdb_data_dir) -> Store:
+    store = Store(fresh_database_settings(chdb_data_dir))
+    store.migrate()
+    yield store
+    store.close()
+
+
+def event(event_id: str, **fields) -> dict:
+    base = {
+        "schema_version": 1, "event_id": event_id, "time": 1_763_625_600_000, "source_family": "gateway",
+        "source_format": "envoy", "class_uid": 4002, "activity_id": 6, "type_uid": 400206, "actor": "alice",
+        "actor_type": "", "src_ip": "10.0.0.1", "user_agent": "curl/8", "action": "POST", "service": "api.openai.com",
+        "target_host": "api.openai.com", "target_url": "https://api.openai.com/v1/chat", "target_resource": "",
+        "outcome": "success", "status_code": 200, "status_detail": "", "bytes_in": 10, "bytes_out": None,
+        "cloud_account": "", "cloud_region": "", "kafka_topic": "t", "kafka_partition": 0, "kafka_offset": 1,
+        "raw": "{}",
+    }
+    return base | fields
+
+
+def count(store: Store, table: str, where: str = "1") -> int:
+    return store.scalar(f"SELECT count() FROM {table} WHERE {where}")
+
+
+def test_migrations_are_idempotent_and_recorded(store: Store) -> None:
+    assert store.migrate() == []
+    names = {row[0] for row in store.query("SELECT name FROM system.tables WHERE database = currentDatabase()")[1]}
+    assert {"events", "dead_letters", "schema_migrations", "schema_state"} <= names
+    assert "TTL" in store.scalar("SELECT create_table_query FROM system.tables WHERE name = 'events' "
+                                 "AND database = currentDatabase()")
+
+
+def test_an_edited_applied_migration_is_refused(chdb_data_dir) -> None:
+    store = Store(fresh_database_settings(chdb_data_dir))
+    store.migrate()
+    store.client.command("ALTER TABLE schema_migrations UPDATE checksum = 'edited' WHERE version = 1")
+    with pytest.raises(StoreError, match="changed after it was applied"):
+        store.migrate()
+    store.close()
+
+
+def test_an_event_delivered_twice_counts_once(store: Store) -> None:
+    batch = [event("dup-1"), event("dup-2"), event("dup-1", kafka_offset=9)]
+    first = store.land_events(batch)
+    second = store.land_events(batch)
+    assert (first.inserted, second.inserted, second.duplicates) == (2, 0, 3)
+    assert count(store, "events", "event_id LIKE 'dup-%'") == 2
+
+
+def test_the_analyst_connection_is_read_only(store: Store) -> None:
+    for statement in ("INSERT INTO events (event_id) VALUES ('x')", "DROP TABLE events",
+                      "SELECT 1 SETTINGS readonly = 0"):
+        with pytest.raises(Exception, match="readonly|READONLY"):
+            store.query(statement)
+    assert count(store, "events", "event_id = 'x'") == 0
+
+
+def test_query_parameters_are_bound_server_side(store: Store) -> None:
+    store.land_events([event("param-1", actor="o'brien; DROP TABLE events --")])
+    _, rows = store.query("SELECT event_id FROM events WHERE actor = {actor:String}",
+                          {"actor": "o'brien; DROP TABLE events --"})
+    assert rows == [("param-1",)]
+
+
+@pytest.mark.parametrize("name", saved_query_names())
+def test_every_saved_query_runs(store: Store, name: str) -> None:
+    sql = saved_query(name)
+    assert sql.lstrip().startswith("--"), "a saved query opens with a comment on purpose and parameters"
+    parameters = {"since": "2000-01-01 00:00:00", "until": "2100-01-01 00:00:00", "limit": 10,
+                  "window_start": "2000-01-01 00:00:00"}
+    used = {key: value for key, value in parameters.items() if "{" + key + ":" in sql}
+    store.query(sql, used)
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    actor=_text, target_host=_text, raw=_text, status_code=st.none() | st.integers(0, 999),
+    bytes_in=st.none() | st.integers(0, 2**62), time=st.integers(0, 4_102_444_800_000),
+)
+def test_round_trip_event_insert_select_equal(store: Store, actor, target_host, raw, status_code, bytes_in, time) -> None:
+    original = validate_event(event(f"rt-{uuid.uuid4()}", actor=actor,
+                                    target_host=target_host, raw=raw, status_code=status_code, bytes_in=bytes_in,
+                                    time=time))
+    store.land_events([dict(original)])
+    columns, rows = store.query(
+        f"SELECT {', '.join(EVENT_FIELDS)} FROM events WHERE event_id = {{id:String}}", {"id": original["event_id"]})
+    assert len(rows) == 1
+    back = dict(zip(columns, rows[0]))
+    stored_time = back.pop("time")
+    assert int(stored_time.replace(tzinfo=dt.timezone.utc).timestamp() * 1000) == original["time"]
+    assert back == {key: value for key, value in original.items() if key != "time"}
