@@ -85,6 +85,14 @@ class NormalizedEvent(TypedDict):
     kafka_offset: Int64
     raw: str
     """The original record (secrets and bodies redacted), so nothing a parser did not map is lost."""
+    # AI enrichment, set at ingest from the AI service catalog and the sanctioned-use policy.
+    ai_provider: str
+    """AI provider of the target ('' when the event is not AI use)."""
+    ai_product: str
+    ai_category: str
+    ai_model: str
+    ai_sanctioned: bool | None
+    """Whether the policy sanctions this use; None when the event is not AI use."""
 
 
 EVENT_FIELDS: tuple[str, ...] = tuple(NormalizedEvent.__annotations__)

@@ -27,6 +27,8 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "status_code": pl.Int32(), "status_detail": pl.Utf8(), "bytes_in": pl.Int64(), "bytes_out": pl.Int64(),
     "cloud_account": pl.Utf8(), "cloud_region": pl.Utf8(), "kafka_topic": pl.Utf8(),
     "kafka_partition": pl.Int32(), "kafka_offset": pl.Int64(), "raw": pl.Utf8(),
+    "ai_provider": pl.Utf8(), "ai_product": pl.Utf8(), "ai_category": pl.Utf8(), "ai_model": pl.Utf8(),
+    "ai_sanctioned": pl.Boolean(),
 }
 assert tuple(EVENT_SCHEMA) == EVENT_FIELDS, "EVENT_SCHEMA must list the normalized-event fields in order"
 

@@ -123,11 +123,15 @@ def _decode(module: ModuleType, value: bytes) -> list[tuple[Any, str] | Normaliz
             items.extend(_split(module, orjson.loads(line), line))
         except orjson.JSONDecodeError as exc:
             items.append(NormalizeError("malformed_json", f"{exc} in line {line[:60]!r}"))
+        except NormalizeError as error:
+            items.append(error)
     return items
 
 
 def _split(module: ModuleType, document: Any, raw: str) -> list[tuple[Any, str]]:
     records = module.split(document)
+    if not records:  # e.g. {"Records": []}: say so, rather than let the message vanish from every count
+        raise NormalizeError("empty", "the document holds no records")
     if len(records) == 1 and records[0] is document:
         return [(document, raw)]
     return [(record, orjson.dumps(record).decode()) for record in records]

@@ -85,6 +85,11 @@ def new_event(
         "kafka_partition": meta.partition,
         "kafka_offset": meta.offset,
         "raw": raw,  # already redacted by the caller (streams.normalize.normalize_message)
+        "ai_provider": "",
+        "ai_product": "",
+        "ai_category": "",
+        "ai_model": "",
+        "ai_sanctioned": None,
     }
     for key, value in fields.items():
         if key not in event:
@@ -122,11 +127,13 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, int):
         result = value
     elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise NormalizeError("wrong_type", f"expected a finite number, got {value}")
         result = int(value)
     elif isinstance(value, str):
         try:
             result = int(float(value)) if ("." in value or "e" in value.lower()) else int(value)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise NormalizeError("wrong_type", f"expected a number, got {value[:40]!r}") from exc
     else:
         raise NormalizeError("wrong_type", f"expected a number, got {type(value).__name__}")
@@ -182,8 +189,8 @@ def epoch_ms_from_seconds(value: Any) -> int:
         seconds = float(value)
     except (TypeError, ValueError) as exc:
         raise NormalizeError("bad_time", f"unparseable epoch seconds {str(value)[:40]!r}") from exc
-    if seconds != seconds:  # NaN
-        raise NormalizeError("bad_time", "epoch seconds is NaN")
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise NormalizeError("bad_time", f"epoch seconds is {seconds}")
     return _checked_ms(int(seconds * 1000))
 
 

@@ -30,7 +30,7 @@ def event(event_id: str, **fields) -> dict:
         "target_host": "api.openai.com", "target_url": "https://api.openai.com/v1/chat", "target_resource": "",
         "outcome": "success", "status_code": 200, "status_detail": "", "bytes_in": 10, "bytes_out": None,
         "cloud_account": "", "cloud_region": "", "kafka_topic": "t", "kafka_partition": 0, "kafka_offset": 1,
-        "raw": "{}",
+        "raw": "{}", "ai_provider": "", "ai_product": "", "ai_category": "", "ai_model": "", "ai_sanctioned": None,
     }
     return base | fields
 
@@ -96,16 +96,19 @@ _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 @given(
     actor=_text, target_host=_text, raw=_text, status_code=st.none() | st.integers(0, 999),
     bytes_in=st.none() | st.integers(0, 2**62), time=st.integers(0, 4_102_444_800_000),
+    ai_provider=_text, ai_sanctioned=st.none() | st.booleans(),
 )
-def test_round_trip_event_insert_select_equal(store: Store, actor, target_host, raw, status_code, bytes_in, time) -> None:
+def test_round_trip_event_insert_select_equal(store: Store, actor, target_host, raw, status_code, bytes_in, time,
+                                              ai_provider, ai_sanctioned) -> None:
     original = validate_event(event(f"rt-{uuid.uuid4()}", actor=actor,
                                     target_host=target_host, raw=raw, status_code=status_code, bytes_in=bytes_in,
-                                    time=time))
+                                    time=time, ai_provider=ai_provider, ai_sanctioned=ai_sanctioned))
     store.land_events([dict(original)])
     columns, rows = store.query(
         f"SELECT {', '.join(EVENT_FIELDS)} FROM events WHERE event_id = {{id:String}}", {"id": original["event_id"]})
     assert len(rows) == 1
     back = dict(zip(columns, rows[0]))
     stored_time = back.pop("time")
-    assert int(stored_time.replace(tzinfo=dt.timezone.utc).timestamp() * 1000) == original["time"]
+    epoch = dt.datetime(1970, 1, 1)
+    assert (stored_time.replace(tzinfo=None) - epoch) // dt.timedelta(milliseconds=1) == original["time"]
     assert back == {key: value for key, value in original.items() if key != "time"}

@@ -1,0 +1,93 @@
+"""Model enumeration or model-access enablement followed by an invocation from the same principal.
+
+The LLMjacking sequence: find what models are usable, switch one on, call it, within minutes.
+"""
+
+from __future__ import annotations
+
+from streams.rules import state as rule_state
+from streams.rules.aws import INVOKE_ACTIONS, MODEL_ACCESS_ACTIONS, RECON_ACTIONS, is_bedrock
+from streams.rules.base import RuleMeta, State, negative, positive
+from streams.rules.examples import assumed_role, cloudtrail
+from streams.rules.record import ct
+
+META = RuleMeta(
+    id="bedrock_recon_then_invoke",
+    title="Bedrock model invoked right after model reconnaissance",
+    severity="high",
+    status="experimental",
+    description="A principal enumerated Bedrock models (three or more calls) or enabled model access, then "
+                "invoked a model within fifteen minutes.",
+    attack=("T1496", "T1526"),
+    atlas=("AML.T0034", "AML.T0040", "AML.T0075"),
+    owasp_llm=("LLM10:2025",),
+    nist_ai_rmf=("MEASURE 2.4", "MANAGE 4.1"),
+    references=(
+        "https://stratus-red-team.cloud/attack-techniques/AWS/aws.impact.bedrock-invoke-model/",
+        "https://atlas.mitre.org/techniques/AML.T0034",
+    ),
+    runbook="Establish whether the principal normally uses Bedrock. Check the source IP, user agent and "
+            "whether invocation logging is on; the sequence is rare for applications, common for attackers "
+            "testing stolen credentials.",
+    remediation="Revoke the principal's credentials if the sequence is not explained, remove model access "
+                "that was enabled, and set a Bedrock budget alarm.",
+    provider="aws-bedrock",
+)
+
+WINDOW_MS = 15 * rule_state.MINUTE_MS
+MIN_RECON = 3
+_CAP = 50
+
+
+def rule(event: dict, state: State) -> bool:
+    action = event["action"]
+    if not is_bedrock(event) or action not in (RECON_ACTIONS | MODEL_ACCESS_ACTIONS | INVOKE_ACTIONS):
+        return False
+    now = event["time"]
+    key = rule_state.principal_key(META.id, event)
+    value = rule_state.load(state, key, now)
+    steps = value.get("steps", [])
+    if action not in INVOKE_ACTIONS:
+        step = [now, "access" if action in MODEL_ACCESS_ACTIONS else "recon"]
+        steps = rule_state.within([*steps, step], now, WINDOW_MS, _CAP)
+        rule_state.store(state, key, {"steps": steps}, now, WINDOW_MS)
+        return False
+    steps = rule_state.within(steps, now, WINDOW_MS, _CAP)
+    recon = sum(kind == "recon" for _, kind in steps)
+    access = sum(kind == "access" for _, kind in steps)
+    if recon >= MIN_RECON or access:
+        # The sequence is used up: the next invoke needs fresh recon to fire again.
+        rule_state.store(state, key, {"steps": [], "last_sequence": {"recon": recon, "access": access}},
+                         now, WINDOW_MS)
+        return True
+    return False
+
+
+def title(event: dict) -> str:
+    return f"Bedrock {event['action']} right after model reconnaissance: {ct(event).param('modelId') or '?'}"
+
+
+def context(event: dict, state: State) -> dict:
+    value = rule_state.load(state, rule_state.principal_key(META.id, event), event["time"])
+    return {"model": ct(event).param("modelId") or "", "preceding": value.get("last_sequence", {}),
+            "window_minutes": WINDOW_MS // rule_state.MINUTE_MS}
+
+
+_MODEL = {"modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}
+EXAMPLES = [
+    positive("list, check availability, invoke",
+             cloudtrail("ListFoundationModels", at=0),
+             cloudtrail("GetFoundationModelAvailability", params=_MODEL, at=5),
+             cloudtrail("GetFoundationModelAvailability", params=_MODEL, at=10),
+             cloudtrail("InvokeModel", params=_MODEL, at=60)),
+    positive("enable access then converse",
+             cloudtrail("PutFoundationModelEntitlement", params=_MODEL, at=0),
+             cloudtrail("Converse", params=_MODEL, at=120)),
+    negative("invoke without recon", cloudtrail("InvokeModel", params=_MODEL)),
+    negative("recon too long before the invoke",
+             *[cloudtrail("ListFoundationModels", at=i) for i in range(3)],
+             cloudtrail("InvokeModel", params=_MODEL, at=20 * 60)),
+    negative("recon by someone else",
+             *[cloudtrail("ListFoundationModels", at=i, identity=assumed_role("analyst", "bob")) for i in range(3)],
+             cloudtrail("InvokeModel", params=_MODEL, at=30)),
+]

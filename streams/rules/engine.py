@@ -1,0 +1,113 @@
+"""Finds every rule module once and evaluates them on each event.
+
+A rule that raises costs only itself on that event: the error is returned (and logged) and the
+other rules still run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from streams.detections.finding import Finding
+from streams.rules.base import Rule, RuleLoadError, State, rule_from_module
+
+log = logging.getLogger(__name__)
+
+RULES_PACKAGE = "streams.rules"
+# Modules of the package that are machinery, not rules. Every other module must be a rule: a module
+# that is neither fails discovery instead of being skipped without a word.
+SUPPORT_MODULES = frozenset({"ai_data", "aws", "base", "engine", "examples", "record", "sigma", "state"})
+
+
+@dataclass(frozen=True, slots=True)
+class RuleError:
+    """A rule that raised on one event."""
+
+    rule_id: str
+    event_id: str
+    error: str
+
+
+@dataclass(slots=True)
+class Evaluation:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[RuleError] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def discover_rules() -> tuple[Rule, ...]:
+    """Every rule module in ``streams.rules``, imported once, sorted by id."""
+    package = importlib.import_module(RULES_PACKAGE)
+    rules = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name in SUPPORT_MODULES or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{RULES_PACKAGE}.{info.name}")
+        rules.append(rule_from_module(module))
+    return tuple(sorted(rules, key=lambda rule: rule.id))
+
+
+class RuleEngine:
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise RuleLoadError(f"two rules share the id {rule.id!r} (one is {rule.origin})")
+            seen.add(rule.id)
+
+    def run(self, event: dict, state: State) -> Evaluation:
+        """Findings of every rule that fires on ``event``, and errors of rules that raised."""
+        result = Evaluation()
+        for rule in self.rules:
+            if not rule.applies_to(event):
+                continue
+            try:
+                if rule.match_fn(event, state):
+                    result.findings.append(rule.finding(event, state))
+            except Exception as error:  # noqa: BLE001 -- one broken rule must not silence the others
+                result.errors.append(
+                    RuleError(rule.id, str(event.get("event_id", "")), f"{type(error).__name__}: {error}"[:500])
+                )
+        return result
+
+    def evaluate(self, event: dict, state: State) -> list[Finding]:
+        """Findings for ``event``; rule errors are logged and skipped."""
+        result = self.run(event, state)
+        for error in result.errors:
+            log.error("rule %s failed on event %s: %s", error.rule_id, error.event_id, error.error)
+        return result.findings
+
+
+def example_problems(rule: Rule) -> list[str]:
+    """Why a rule's examples fail (empty when they all pass and both verdicts are covered)."""
+    problems = []
+    if not any(example.expect for example in rule.examples):
+        problems.append("no positive example")
+    if not any(not example.expect for example in rule.examples):
+        problems.append("no negative example")
+    for example in rule.examples:
+        try:
+            verdict = rule.verdicts(example)
+        except Exception as error:  # noqa: BLE001 -- report it, keep checking the other examples
+            problems.append(f"example {example.name!r} raised {type(error).__name__}: {error}")
+            continue
+        if verdict != example.expect:
+            expected = "fire" if example.expect else "stay quiet"
+            problems.append(f"example {example.name!r} should {expected}")
+    return problems
+
+
+@lru_cache(maxsize=1)
+def default_engine() -> RuleEngine:
+    return RuleEngine(discover_rules())
+
+
+def evaluate(event: dict, state: State) -> list[Finding]:
+    """Run every built-in rule on one normalized event (see :meth:`RuleEngine.evaluate`)."""
+    return default_engine().evaluate(event, state)
