@@ -7,13 +7,17 @@ Built by ``create_app`` at start (no import-time app), so tests and the CLI each
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import faust
 from mode import Service
 
+from streams.agents import DetectionMetrics, register_detection_agent
+from streams.detections.pipeline import Detectors
 from streams.ingest import IngestLoop, IngestMetrics, LandingTargets
 from streams.kafka import Topics, consumer_config, faust_broker_settings, producer_config
+from streams.policy import Policy, PolicyFile
 from streams.query import QueryServer, clear_worker_state, ensure_token, write_worker_state
 from streams.settings import Settings
 from streams.store import Store
@@ -24,11 +28,14 @@ log = logging.getLogger(__name__)
 class IngestService(Service):
     """Hosts the batch landing loop (confluent-kafka, own thread) and the query endpoint."""
 
-    def __init__(self, *, settings: Settings, bootstrap: str, store: Store, **kwargs: Any) -> None:
+    def __init__(self, *, settings: Settings, bootstrap: str, store: Store, detectors: Detectors,
+                 detection_metrics: DetectionMetrics, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.bootstrap = bootstrap
         self.store = store
+        self.detectors = detectors
+        self.detection_metrics = detection_metrics
         self.topics = Topics.from_settings(settings)
         self.metrics = IngestMetrics()
         self.loop_runner: IngestLoop | None = None
@@ -36,7 +43,8 @@ class IngestService(Service):
         self.query_server: QueryServer | None = None
 
     def stats(self) -> dict:
-        return {"ingest": self.metrics.snapshot(), "ingest_running": bool(self.loop_runner and self.loop_runner.alive)}
+        return {"ingest": self.metrics.snapshot(), "detection": self.detection_metrics.snapshot(),
+                "ingest_running": bool(self.loop_runner and self.loop_runner.alive)}
 
     async def on_start(self) -> None:
         from confluent_kafka import Consumer, Producer
@@ -54,6 +62,7 @@ class IngestService(Service):
                 land_dead_letters=self.store.land_dead_letters,
                 send_events=self._send_events,
                 send_dead_letters=self._send_dead_letters,
+                enrich=self.detectors.enrich,
             ),
             batch_size=settings.ingest.batch_size,
             flush_interval_s=settings.ingest.flush_interval_s,
@@ -100,6 +109,15 @@ class IngestService(Service):
             raise RuntimeError(f"{remaining} messages to {topic} not delivered within 30 s")
 
 
+def policy_source(settings: Settings) -> Callable[[], Policy]:
+    """The current sanctioned-use policy: reloaded when its file changes; discovery mode without one."""
+    if settings.detection.policy_file is None:
+        return Policy.discovery
+    policy_file = PolicyFile(settings.detection.policy_file)
+    policy_file.current()  # a broken policy at start is a configuration error, raised here
+    return policy_file.current
+
+
 def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App:
     app = faust.App(
         "aispm",
@@ -117,7 +135,11 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
         producer_linger_ms=5,
         datadir=str(settings.data_dir.resolve() / "faust"),
     )
-    ingest = IngestService(settings=settings, bootstrap=bootstrap, store=store)
-    app.service(ingest)
+    detectors = Detectors.default(policy_source(settings))
+    detection_metrics = DetectionMetrics()
+    register_detection_agent(app, settings, detectors=detectors, land_alerts=store.land_alerts,
+                             metrics=detection_metrics)
+    ingest = IngestService(settings=settings, bootstrap=bootstrap, store=store, detectors=detectors,
+                           detection_metrics=detection_metrics)
     app.aispm_ingest = ingest  # type: ignore[attr-defined]
     return app

@@ -106,6 +106,7 @@ class IngestMetrics:
     def __init__(self, latency_samples: int = 1_000_000) -> None:
         self._lock = threading.Lock()
         self.messages = 0
+        self.events_forwarded = 0
         self.events_landed = 0
         self.duplicates_skipped = 0
         self.dead_letters: Counter[str] = Counter()
@@ -115,9 +116,10 @@ class IngestMetrics:
         self.started_at = time.time()
 
     def record_batch(self, messages: int, landed: int, duplicates: int, dead: Counter[str],
-                     latencies_ms: list[float]) -> None:
+                     latencies_ms: list[float], forwarded: int = 0) -> None:
         with self._lock:
             self.messages += messages
+            self.events_forwarded += forwarded
             self.events_landed += landed
             self.duplicates_skipped += duplicates
             self.dead_letters.update(dead)
@@ -129,6 +131,7 @@ class IngestMetrics:
             latencies = sorted(self._latencies_ms)
             return {
                 "messages": self.messages,
+                "events_forwarded": self.events_forwarded,
                 "events_landed": self.events_landed,
                 "duplicates_skipped": self.duplicates_skipped,
                 "dead_letters": sum(self.dead_letters.values()),
@@ -165,6 +168,8 @@ class LandingTargets:
     land_dead_letters: Callable[[list[dict]], Any]
     send_events: Callable[[list[bytes], list[dict]], None]
     send_dead_letters: Callable[[list[bytes]], None]
+    enrich: Callable[[list[dict]], Any] = lambda events: None
+    """AI enrichment of events before they land (catalog + policy); a no-op by default."""
 
 
 class IngestLoop:
@@ -251,6 +256,7 @@ class IngestLoop:
         ]
         output = process_batch(raw, max_record_bytes=self.max_record_bytes, raw_cap=self.raw_cap,
                                redact_bodies=self.redact_bodies)
+        self.targets.enrich(output.events)
         landed = self.targets.land_events(output.events)
         self.targets.land_dead_letters(output.dead_letters)
         self.targets.send_events(chunk_events(output.events, self.events_per_message), output.events)
@@ -263,4 +269,5 @@ class IngestLoop:
             duplicates=getattr(landed, "duplicates", 0),
             dead=Counter(row["reason"] for row in output.dead_letters),
             latencies_ms=[now_ms - message.timestamp_ms for message in raw if message.timestamp_ms > 0],
+            forwarded=len(output.events),
         )

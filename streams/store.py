@@ -38,6 +38,14 @@ DEAD_LETTER_SCHEMA: dict[str, pl.DataType] = {
     "kafka_offset": pl.Int64(), "raw_size": pl.UInt64(), "raw_truncated": pl.Boolean(), "raw": pl.Binary(),
 }
 
+ALERT_SCHEMA: dict[str, pl.DataType] = {
+    "alert_id": pl.Utf8(), "detection": pl.Utf8(), "title": pl.Utf8(), "severity": pl.Utf8(),
+    "principal": pl.Utf8(), "provider": pl.Utf8(), "first_seen": pl.Int64(), "last_seen": pl.Int64(),
+    "count": pl.UInt64(), "description": pl.Utf8(), "remediation": pl.Utf8(), "techniques": pl.List(pl.Utf8()),
+    "context": pl.Utf8(), "event_id": pl.Utf8(), "ocsf": pl.Utf8(), "updated_at": pl.Int64(),
+}
+_MS_COLUMNS = {"alerts": ("first_seen", "last_seen", "updated_at")}
+
 # Ids looked up per dedup query: keeps the query (and, over HTTP, its URL) well under server limits.
 _DEDUP_CHUNK = 2000
 
@@ -218,11 +226,15 @@ class Store:
                 self.client.insert_arrow("dead_letters", frame.to_arrow())
         return LandResult(frame.height, len(rows) - frame.height)
 
-    def insert_frame(self, table: str, frame: pl.DataFrame) -> None:
-        """Insert a prepared frame as is (tables whose engine handles repeats)."""
-        if frame.height:
-            with self._lock:
-                self.client.insert_arrow(table, frame.to_arrow())
+    def land_alerts(self, rows: list[dict]) -> int:
+        """Insert alert rows (new alerts and count updates; ReplacingMergeTree keeps the latest)."""
+        if not rows:
+            return 0
+        frame = pl.DataFrame(rows, schema=ALERT_SCHEMA).with_columns(
+            pl.col(column).cast(pl.Datetime("ms", "UTC")) for column in _MS_COLUMNS["alerts"])
+        with self._lock:
+            self.client.insert_arrow("alerts", frame.to_arrow())
+        return frame.height
 
     def _known_ids(self, table: str, column: str, ids: list[str],
                    time_range: tuple[int, int] | None = None) -> set[str]:
