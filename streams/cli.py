@@ -186,22 +186,17 @@ def status(ctx: click.Context) -> None:
         _fail(str(error))
 
 
-def _register_optional_groups() -> None:
-    """Command groups that live beside their library code (catalog, rules, detect)."""
-    import importlib
+def _register_command_groups() -> None:
+    """Command groups that live beside their library code."""
+    from streams.commands.catalog import catalog
+    from streams.commands.detect import detect
+    from streams.commands.rules import rules
 
-    for module_name, attribute in (("streams.commands.catalog", "catalog"), ("streams.commands.rules", "rules"),
-                                   ("streams.commands.detect", "detect")):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name == module_name:
-                continue
-            raise
-        main.add_command(getattr(module, attribute))
+    for command in (catalog, detect, rules):
+        main.add_command(command)
 
 
-_register_optional_groups()
+_register_command_groups()
 
 
 if __name__ == "__main__":

@@ -41,14 +41,14 @@ def demo_messages(seed: int, scale: int) -> dict[str, list[bytes]]:
     return {family: list(generated.get(family, [])) + list(samples.get(family, [])) for family in SOURCE_FAMILIES}
 
 
-def start_worker(settings: Settings, timeout_s: float = 120) -> subprocess.Popen:
+def start_worker(settings: Settings, timeout_s: float = 120, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`aispm up` in a child process; returns once its query endpoint answers."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.run_dir / "worker.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "up"], stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, env=os.environ.copy(),
+            stdin=subprocess.DEVNULL, env=env or os.environ.copy(),
         )
     deadline = time.monotonic() + timeout_s
     while True:
@@ -91,16 +91,27 @@ def run_demo(settings: Settings, *, seed: int = 7, scale: int = 1, timeout_s: fl
     started = None
     if running_worker(settings) is None:
         console.print("[bold]aispm demo[/]: starting the embedded broker, worker and ClickHouse store...")
-        started = start_worker(settings)
+        env = os.environ.copy()
+        if settings.detection.policy_file is None:
+            # The demo company's policy sanctions its AI gateway, so only the injected incidents alert.
+            from streams.demo import demo_policy_path
+
+            env["AISPM_DETECTION__POLICY_FILE"] = str(demo_policy_path())
+            console.print(f"policy: {demo_policy_path()} (the demo company's sanctioned AI use)")
+        started = start_worker(settings, env=env)
     else:
         console.print("[bold]aispm demo[/]: using the worker already running for this data dir")
     try:
-        before = remote_stats(settings)["ingest"]
+        stats = remote_stats(settings)
+        before, before_detection = stats["ingest"], stats["detection"]
         messages = demo_messages(seed, scale)
         producer = RawProducer(settings, resolve_bootstrap(settings))
         for family, values in messages.items():
-            producer.send(family, values)
+            # Keyed by position: a re-run on a fresh broker puts each record at the same partition and
+            # offset, so a malformed one maps to the same dead-letter id and is not stored twice.
+            producer.send(family, values, key=lambda index, family=family: f"{family}:{index}".encode())
         report = producer.flush()
+        producer.close()
         if report.failed:
             raise DemoError(f"{report.failed} messages were not delivered: {report.errors[:3]}")
         console.print(f"sent {report.messages} messages ({report.bytes / 1e6:.1f} MB): "
@@ -111,6 +122,13 @@ def run_demo(settings: Settings, *, seed: int = 7, scale: int = 1, timeout_s: fl
             return remote_stats(settings)["ingest"]["messages"] >= target
 
         wait_until(landed, timeout_s, "every demo message to be consumed and landed")
+        forwarded = remote_stats(settings)["ingest"]["events_forwarded"]
+        detected_before = before_detection["events"]
+
+        def detected() -> bool:
+            return remote_stats(settings)["detection"]["events"] - detected_before >= forwarded - before["events_forwarded"]
+
+        wait_until(detected, timeout_s, "the detections to go through every demo event")
         after = remote_stats(settings)["ingest"]
         summary = {
             "messages": report.messages,
@@ -140,5 +158,13 @@ def print_summary(settings: Settings, summary: dict[str, Any], console: Console)
     )
     columns, rows = remote_query(settings, saved_query("events_by_source"))
     console.print(_table("Events in ClickHouse by source", columns, rows))
-    columns, rows = remote_query(settings, saved_query("dead_letters_by_reason"), {"since": "1970-01-01 00:00:00"})
+    since = {"since": "1970-01-01 00:00:00"}
+    columns, rows = remote_query(settings, saved_query("dead_letters_by_reason"), since)
     console.print(_table("Dead letters by reason", columns, rows))
+    columns, rows = remote_query(settings, saved_query("alerts_by_detection"), since)
+    console.print(_table("Alerts sent to the SIEM (OCSF Detection Findings), by detection", columns, rows))
+    columns, rows = remote_query(settings, saved_query("ai_inventory"), since)
+    shown = ["provider", "host", "model_id", "principal", "calls", "sanctioned"]
+    picked = [[row[columns.index(name)] for name in shown] for row in rows]
+    console.print(_table(f"AI inventory: {len(rows)} (service, principal) uses, unsanctioned first", shown,
+                         picked[:20]))

@@ -39,7 +39,11 @@ class Topics:
 def confluent_config(settings: Settings, bootstrap: str) -> dict[str, Any]:
     """librdkafka settings for the configured cluster, security included."""
     kafka = settings.kafka
-    config: dict[str, Any] = {"bootstrap.servers": bootstrap, "security.protocol": kafka.security_protocol}
+    config: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        "security.protocol": kafka.security_protocol,
+        "log.connection.close": False,  # idle connections closed by brokers are routine, not news
+    }
     if kafka.sasl_mechanism:
         config["sasl.mechanism"] = kafka.sasl_mechanism
     if kafka.sasl_username:

@@ -99,6 +99,10 @@ class RawProducer:
             on_progress(count % 1000)
         return count
 
+    def close(self) -> None:
+        """Release the client now (its connections would otherwise outlive, and log about, the broker)."""
+        self._producer = None
+
     def flush(self, timeout: float = 60) -> SendReport:
         remaining = self._producer.flush(timeout)
         if remaining:

@@ -95,6 +95,8 @@ class Detectors:
         """Deduplicated alerts for ``findings``. ``counted`` maps alert key -> recent event ids."""
         batch = AlertBatch()
         now_ms = int(time.time() * 1000)
+        latest_ocsf: dict[str, dict] = {}
+        latest_rows: dict[str, dict] = {}
         for finding in findings:
             key = finding.key()
             event_id = str(finding.event.get("event_id", ""))
@@ -105,9 +107,13 @@ class Detectors:
             counted[key] = (recent + [event_id])[-_RECENT_EVENT_IDS:]
             emit = deduper.observe(finding)
             ocsf = alert_for(finding, emit)
-            batch.ocsf.append(ocsf)
-            batch.rows.append(alert_row(finding, emit.alert_id, emit.count, emit.first_seen_ms, emit.last_seen_ms,
-                                        ocsf, now_ms))
+            # Within one batch, repeats of an alert collapse into its latest state: the SIEM gets one
+            # message per alert per batch, not one per finding.
+            latest_ocsf[emit.alert_id] = ocsf
+            latest_rows[emit.alert_id] = alert_row(finding, emit.alert_id, emit.count, emit.first_seen_ms,
+                                                   emit.last_seen_ms, ocsf, now_ms)
+        batch.ocsf = list(latest_ocsf.values())
+        batch.rows = list(latest_rows.values())
         return batch
 
 

@@ -1,0 +1,33 @@
+"""Demo data: deterministic synthetic traffic with known incidents, and small real samples.
+
+``generate(seed, scale)`` gives raw Kafka message values per source family; ``INCIDENTS`` says what was
+injected and how to find it; ``expected_counts`` says how many messages (and how many deliberately
+malformed ones) each family gets; ``real_samples()`` reads the recorded events shipped in
+``streams/demo_data``; ``demo_policy_path()`` is the demo company's sanctioned-use policy, under
+which only the injected incidents raise alerts.
+"""
+
+from streams.demo.generator import (
+    INCIDENTS,
+    MALFORMED,
+    DemoRecord,
+    ExpectedCounts,
+    Incident,
+    expected_counts,
+    generate,
+    generate_labelled,
+)
+from streams.demo.samples import demo_policy_path, real_samples
+
+__all__ = [
+    "INCIDENTS",
+    "MALFORMED",
+    "DemoRecord",
+    "ExpectedCounts",
+    "Incident",
+    "demo_policy_path",
+    "expected_counts",
+    "generate",
+    "generate_labelled",
+    "real_samples",
+]

@@ -1,0 +1,146 @@
+"""Shadow-AI alerts through the real broker and worker: OCSF-valid on the alerts topic, one alert per
+(detection, principal, provider) per window, policy reloaded when its file changes, keys never stored."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import orjson
+import pytest
+
+from tests.conftest import WorkerHandle, worker_env
+from tests.unit.test_alerts import assert_valid_detection_finding
+
+pytestmark = pytest.mark.integration
+
+FAKE_OPENAI_KEY = "sk-proj-" + "Tq7" * 16
+
+POLICY_ALLOWING_ALICE = """
+version: 1
+clauses:
+  - id: alice-openai
+    providers: [openai]
+    identities:
+      - exact: alice
+"""
+
+
+def envoy(actor_ip: str, host: str, path: str = "/v1/chat/completions", request_id: str | None = None) -> bytes:
+    return orjson.dumps({
+        "start_time": "2026-11-20T09:00:00.000Z", "method": "POST", "path": path, "protocol": "HTTP/1.1",
+        "response_code": 200, "bytes_received": 800, "bytes_sent": 2400, "duration": 300,
+        "x-forwarded-for": actor_ip, "user_agent": "openai-python/1.54.0",
+        "x-request-id": request_id or str(uuid.uuid4()), "authority": host,
+    })
+
+
+def squid(user: str, url: str, index: int) -> bytes:
+    return f"1763629200.{index:03d}    120 10.5.0.9 TCP_MISS/200 2400 GET {url} {user} HIER_DIRECT/1.2.3.4 application/json".encode()
+
+
+@pytest.fixture(scope="module")
+def alerting(tmp_path_factory, embedded_broker):
+    data_dir = tmp_path_factory.mktemp("alerting")
+    policy = data_dir / "policy.yaml"
+    policy.write_text(POLICY_ALLOWING_ALICE)
+    handle = WorkerHandle(env=worker_env(data_dir, embedded_broker, AISPM_DETECTION__POLICY_FILE=str(policy)),
+                          data_dir=data_dir)
+    handle.start()
+    yield handle, policy
+    handle.stop()
+
+
+def send(handle: WorkerHandle, family: str, values: list[bytes]) -> None:
+    from streams.producer import RawProducer
+
+    settings = handle.settings()
+    producer = RawProducer(settings, settings.kafka.bootstrap_servers)
+    producer.send(family, values)
+    assert producer.flush().failed == 0
+
+
+def detection_stats(handle: WorkerHandle) -> dict:
+    from streams.query import remote_stats
+
+    return remote_stats(handle.settings())["detection"]
+
+
+def wait_detected(handle: WorkerHandle, events: int, timeout_s: float = 90) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stats = detection_stats(handle)
+        if stats["events"] >= events:
+            return stats
+        time.sleep(0.2)
+    raise AssertionError(f"detection saw {detection_stats(handle)['events']} of {events} events\n{handle.log_tail()}")
+
+
+def alerts_on_topic(handle: WorkerHandle) -> list[dict]:
+    from confluent_kafka import Consumer
+
+    from streams.kafka import Topics, consumer_config
+
+    settings = handle.settings()
+    consumer = Consumer(consumer_config(settings, settings.kafka.bootstrap_servers, group_id=f"siem-{uuid.uuid4()}"))
+    consumer.subscribe([Topics.from_settings(settings).alerts])
+    alerts, quiet_since = [], time.monotonic()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not alerts or time.monotonic() - quiet_since < 3):
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            alerts.append(orjson.loads(message.value()))
+            quiet_since = time.monotonic()
+    consumer.close()
+    return alerts
+
+
+def test_alerts_are_valid_deduplicated_and_follow_policy_reloads(alerting) -> None:
+    handle, policy = alerting
+    # bob (not sanctioned) calls OpenAI 30 times; alice (sanctioned) 10 times.
+    send(handle, "gateway", [squid("bob", "https://api.openai.com/v1/chat/completions", i) for i in range(30)]
+         + [squid("alice", "https://api.openai.com/v1/models", 100 + i) for i in range(10)])
+    wait_detected(handle, 40)
+    alerts = alerts_on_topic(handle)
+    assert alerts, "no alert reached the alerts topic"
+    for alert in alerts:
+        assert_valid_detection_finding(alert)
+    by_id = {}
+    for alert in alerts:
+        by_id[alert["finding_info"]["uid"]] = alert
+    assert [a["unmapped"]["principal"] for a in by_id.values()] == ["bob"]
+    assert next(iter(by_id.values()))["count"] == 30
+    assert len(alerts) < 30, "repeats must raise a count, not send one alert each"
+    rows = handle.query("SELECT principal, provider, count FROM alerts_current WHERE detection = 'shadow_ai_egress'")
+    assert rows == [["bob", "openai", 30]]
+
+    # The policy loses alice's clause: her next call is reported, without restarting the worker.
+    time.sleep(0.05)
+    policy.write_text("version: 1\nclauses: []\n")
+    send(handle, "gateway", [squid("alice", "https://api.openai.com/v1/models", 500)])
+    wait_detected(handle, 41)
+    rows = handle.query("SELECT principal FROM alerts_current WHERE detection = 'shadow_ai_egress' ORDER BY principal")
+    assert rows == [["alice"], ["bob"]]
+
+
+def test_a_leaked_key_is_alerted_and_stored_nowhere(alerting) -> None:
+    handle, _ = alerting
+    before = detection_stats(handle)["events"]
+    send(handle, "gateway", [
+        squid("carol", f"https://api.openai.com/v1/models?api_key={FAKE_OPENAI_KEY}", 900),
+        envoy("10.7.0.1", "api.openai.com", f"/v1/chat?key={FAKE_OPENAI_KEY}"),
+        f"garbage line holding {FAKE_OPENAI_KEY}".encode(),
+    ])
+    wait_detected(handle, before + 2)
+    rows = handle.query("SELECT count() FROM alerts_current WHERE detection = 'ai_credential_exposure'")
+    assert rows[0][0] >= 1
+    for table in ("events", "dead_letters", "alerts", "ai_inventory"):
+        columns = [row[0] for row in handle.query(
+            "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {t:String} "
+            "AND type LIKE '%String%'", {"t": table})]
+        hits = handle.query(
+            f"SELECT count() FROM {table} WHERE " + " OR ".join(f"position(toString({c}), {{k:String}}) > 0"
+                                                               for c in columns), {"k": FAKE_OPENAI_KEY[:20]})
+        assert hits == [[0]], f"{table} holds the key"
+    for alert in alerts_on_topic(handle):
+        assert FAKE_OPENAI_KEY[:20] not in orjson.dumps(alert).decode()
