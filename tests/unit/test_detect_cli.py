@@ -1,0 +1,65 @@
+"""`aispm detect` (offline mode) end to end through the CLI, on real recordings and on leaked keys."""
+
+from __future__ import annotations
+
+import orjson
+from click.testing import CliRunner
+
+from streams.cli import main
+from tests.conftest import dataset
+
+# Stratus Red Team technique -> the rules that must fire on its detonation log.
+COVERED = {
+    "aws.impact.bedrock-invoke-model.json": {"bedrock_model_access_enabled", "bedrock_model_recon_burst",
+                                             "bedrock_recon_then_invoke", "shadow_ai_cloud_runtime"},
+    "aws.defense-evasion.cloudtrail-delete.json": {"cloudtrail_trail_deleted"},
+    "aws.defense-evasion.cloudtrail-stop.json": {"cloudtrail_logging_stopped"},
+    "aws.defense-evasion.cloudtrail-event-selectors.json": {"cloudtrail_event_selectors_reduced"},
+}
+
+
+def run_detect(*args: str) -> tuple[int, list[dict], dict]:
+    result = CliRunner().invoke(main, ["detect", *args])
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    summary = orjson.loads(result.stderr.strip().splitlines()[-1])
+    return result.exit_code, [orjson.loads(line) for line in lines], summary
+
+
+def test_stratus_recordings_fire_the_rules_that_cover_them() -> None:
+    folder = dataset("stratus-red-team-detonation-logs")
+    for name, expected in COVERED.items():
+        code, alerts, summary = run_detect("--source", "cloudtrail", str(folder / name))
+        fired = {alert["finding_info"]["analytic"]["uid"] for alert in alerts}
+        assert code == 1 and expected <= fired, (name, fired)
+        assert summary["dead_letters"] == 0 and not summary["rule_errors"]
+
+
+def test_recordings_no_rule_covers_stay_quiet() -> None:
+    folder = dataset("stratus-red-team-detonation-logs")
+    quiet = [path for path in sorted(folder.glob("aws.*.json")) if path.name not in COVERED
+             and "bedrock" not in path.name]
+    code, alerts, _ = run_detect("--source", "cloudtrail", *map(str, quiet))
+    fired = {alert["finding_info"]["analytic"]["uid"] for alert in alerts}
+    # Only the AI-adjacent rules may speak here (none of these techniques touch AI services).
+    assert fired <= {"iam_ai_full_access_attached_to_user"}, fired
+
+
+def test_a_leaked_key_in_a_gateway_log_alerts_without_the_key(tmp_path) -> None:
+    key = "sk-proj-" + "Zx81" * 12
+    log = tmp_path / "access.log"
+    log.write_text(
+        f'10.1.2.3 - dave [20/Nov/2026:08:00:00 +0000] "GET https://api.openai.com/v1/models?api_key={key} HTTP/1.1" '
+        '200 512 "-" "curl/8.5"\n'
+    )
+    code, alerts, summary = run_detect("--source", "gateway", str(log))
+    assert code == 1
+    assert "ai_credential_exposure" in {alert["finding_info"]["analytic"]["uid"] for alert in alerts}
+    assert key not in "".join(orjson.dumps(alert).decode() for alert in alerts)
+    assert key[8:30] not in "".join(orjson.dumps(alert).decode() for alert in alerts)
+
+
+def test_a_file_without_ai_use_raises_nothing(tmp_path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text('10.1.2.3 - - [20/Nov/2026:08:00:00 +0000] "GET /index.html HTTP/1.1" 200 512 "-" "curl/8.5"\n')
+    code, alerts, summary = run_detect("--source", "gateway", str(log))
+    assert (code, alerts, summary["events"]) == (0, [], 1)
