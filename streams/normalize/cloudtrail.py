@@ -97,6 +97,9 @@ def normalize(record: Any, raw: str, meta: RecordMeta) -> dict:
     event_time = record.get("eventTime") or record.get("@timestamp")
     if not event_name or not record.get("eventSource") or not event_time:
         raise NormalizeError("not_cloudtrail", "missing eventName, eventSource or eventTime")
+    if str(record.get("eventSource")).startswith("aws:"):
+        # S3/SQS event notifications share the Records shape but are not CloudTrail ("aws:s3").
+        raise NormalizeError("not_cloudtrail", f"an {record['eventSource']} event notification, not CloudTrail")
     event_name = as_str(event_name)
     identity = record.get("userIdentity") or {}
     if not isinstance(identity, dict):

@@ -47,10 +47,11 @@ _CONTEXT_PATTERNS: tuple[tuple[str, str, str, int], ...] = (
      rf"(?i:authorization)\"?\s*[:=]\s*\"?(?!(?i:bearer)\s)(?!\[REDACTED)({_TOKEN}{{16,}})", 1),
     ("api_key_param", "key=", r"(?i:key=)(?!\[REDACTED)([^&\s\"'#]{8,})", 1),
     ("api_key_param", "token=", r"(?i:token=)(?!\[REDACTED)([^&\s\"'#]{8,})", 1),
+    ("api_key_param", "sig=", r"(?i:sig=)(?!\[REDACTED)([^&\s\"'#]{8,})", 1),
 )
 # Query parameters whose value is a credential (the part before "key=" / "token=" must make one of these).
 _SECRET_PARAMS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token", "auth_token",
-                            "x-api-key", "subscription-key", "code"})
+                            "x-api-key", "subscription-key", "code", "sig"})
 
 BODY_KEYS = frozenset({
     "body", "request_body", "requestBody", "response_body", "responseBody", "prompt", "messages",
@@ -73,7 +74,8 @@ for _kind, _trigger, _pattern in AI_KEY_PATTERNS:
 for _kind, _trigger, _pattern, _group in _CONTEXT_PATTERNS:
     _RULES_BY_TRIGGER.setdefault(_trigger, []).append(
         _Rule(_kind, re.compile(_pattern), _group, False, _kind == "api_key_param"))
-_BODY_TRIGGERS = tuple(sorted(f'"{key.lower()}"' for key in BODY_KEYS))
+_BODY_KEYS_LOWER = frozenset(key.lower() for key in BODY_KEYS)
+_BODY_TRIGGERS = tuple(sorted(f'"{key}"' for key in _BODY_KEYS_LOWER))
 _TRIGGER_WORDS = list(_RULES_BY_TRIGGER) + list(_BODY_TRIGGERS)
 _TRIGGER_MATCHER = ahocorasick_rs.AhoCorasick(_TRIGGER_WORDS)
 _BODY_INDEXES = frozenset(range(len(_RULES_BY_TRIGGER), len(_TRIGGER_WORDS)))
@@ -169,7 +171,7 @@ def redact_bodies(record: Any) -> tuple[Any, bool]:
         changed = False
         out = {}
         for key, value in record.items():
-            if key in BODY_KEYS and value not in (None, "", [], {}):
+            if key.lower() in _BODY_KEYS_LOWER and value not in (None, "", [], {}):
                 out[key] = _body_summary(value)
                 changed = True
             else:

@@ -19,6 +19,8 @@ DATA_LAKE_TIME_KEY = "p_event_time"
 
 def text(value: Any) -> str:
     """``as_str`` with surrounding blanks removed."""
+    if type(value) is str:  # the common case, a dozen times per event
+        return value.strip()
     return as_str(value).strip()
 
 
@@ -137,11 +139,14 @@ HTTP_STATUS_BY_REASON = {
 
 
 def azure_subscription(resource_id: str) -> str:
-    """The subscription id in an ARM resource id (``/subscriptions/<id>/...``, any letter case)."""
+    """The subscription id in an ARM resource id (``/subscriptions/<id>/...``, any letter case).
+
+    Lower-cased: it is a GUID, and exports write resource ids in upper case as often as not.
+    """
     if resource_id[:15].lower() != "/subscriptions/":
         return ""
     end = resource_id.find("/", 15)
-    return resource_id[15:end] if end > 0 else resource_id[15:]
+    return (resource_id[15:end] if end > 0 else resource_id[15:]).lower()
 
 
 _MIN_MS = 0

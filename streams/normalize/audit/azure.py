@@ -102,7 +102,7 @@ def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
     time = event_time(record, _TIME_KEYS)
     correlation_id = text(record.get("correlationId"))
     if record.get("eventDataId"):
-        event_id = text(record.get("eventDataId"))
+        event_id = native_id(text(record.get("eventDataId")))
     elif correlation_id:
         event_id = native_id(correlation_id, operation, result, str(time))
     else:
@@ -127,7 +127,7 @@ def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
         outcome=outcome,
         status_code=status_code,
         status_detail=_failure_detail(record, signature, properties) if outcome == "failure" else "",
-        cloud_account=text(record.get("subscriptionId")) or azure_subscription(resource_id),
+        cloud_account=text(record.get("subscriptionId")).lower() or azure_subscription(resource_id),
         cloud_region=_region(record.get("location")),
     )
 

@@ -71,12 +71,14 @@ _ACTIVITY_BY_OPERATION = {
 def detect(record: dict) -> bool:
     properties = record.get("properties")
     if isinstance(properties, dict):
-        if record.get("category") in ENTRA_CATEGORIES:
+        category = record.get("category")
+        if isinstance(category, str) and category in ENTRA_CATEGORIES:
             return True
         resource_id = record.get("resourceId")
         return isinstance(resource_id, str) and _AADIAM in resource_id.lower()
     if "TimeGenerated" in record:
-        return (record.get("SourceSystem") == "Azure AD" or record.get("Type") in _CATEGORY_BY_TABLE
+        table = record.get("Type")
+        return (record.get("SourceSystem") == "Azure AD" or (isinstance(table, str) and table in _CATEGORY_BY_TABLE)
                 or _AADIAM in str(record.get("ResourceId", "")).lower())
     return _is_graph_audit(record) or _is_graph_sign_in(record)
 
@@ -229,7 +231,7 @@ def _from_log_analytics(record: dict) -> tuple[dict, dict]:
 def _event_id(graph: dict, envelope: dict, operation: str, time: int, raw: str) -> str:
     own_id = text(graph.get("id"))
     if own_id:
-        return own_id
+        return native_id(own_id)
     correlation_id = text(envelope.get("correlationId") or graph.get("correlationId"))
     if correlation_id:
         return native_id(correlation_id, operation, str(time))

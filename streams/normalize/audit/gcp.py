@@ -27,9 +27,18 @@ from streams.normalize.audit._common import (
     first_text,
     leading_word,
     mapping,
+    native_id,
     text,
 )
-from streams.normalize.base import NormalizeError, RecordMeta, as_int, new_event, normalize_ip
+from streams.normalize.base import (
+    NormalizeError,
+    RecordMeta,
+    as_int,
+    epoch_ms_from_iso,
+    get_path,
+    new_event,
+    normalize_ip,
+)
 
 FORMAT = "gcp_audit"
 
@@ -93,8 +102,8 @@ def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
     failed = bool(code)
     insert_id = text(record.get("insertId"))
     return new_event(
-        event_id=insert_id or content_id(FORMAT, raw),
-        time=event_time(record, _TIME_KEYS),
+        event_id=native_id(insert_id) if insert_id else content_id(FORMAT, raw),
+        time=_time(record, request_metadata),
         source_family=FAMILY,
         source_format=FORMAT,
         class_uid=OCSF_API_ACTIVITY,
@@ -112,7 +121,7 @@ def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
         status_code=http_status,
         status_detail=detail(code_name, text(status.get("message"))) if failed else "",
         cloud_account=text(resource_labels.get("project_id")) or _project_of(text(record.get("logName"))),
-        cloud_region=first_text(resource_labels, _REGION_LABELS) or _payload_location(payload),
+        cloud_region=_region(first_text(resource_labels, _REGION_LABELS) or _payload_location(payload)),
     )
 
 
@@ -122,6 +131,17 @@ def _activity(method: str) -> int:
     if last.lower() in _MODEL_INVOCATION_METHODS:
         return API_READ
     return _ACTIVITY_BY_VERB.get(leading_word(last), API_OTHER)
+
+
+def _time(record: dict, request_metadata: dict) -> int:
+    """The entry's timestamp; exports that dropped it may keep the request's own time."""
+    try:
+        return event_time(record, _TIME_KEYS)
+    except NormalizeError as error:
+        request_time = get_path(request_metadata, "requestAttributes", "time")
+        if error.reason != "missing_time" or not request_time:
+            raise
+        return epoch_ms_from_iso(request_time)
 
 
 def _user_agent(agent: str) -> str:
@@ -146,6 +166,15 @@ def _project_of(log_name: str) -> str:
     if not log_name.startswith("projects/"):
         return ""
     return log_name.split("/", 2)[1]
+
+
+def _region(location: str) -> str:
+    """A region from a location label: zones (``us-central1-f``) lose the zone letter, ``global`` is none."""
+    if location == "global":
+        return ""
+    if len(location) > 2 and location[-2] == "-" and location[-1].isalpha() and location[-3].isdigit():
+        return location[:-2]
+    return location
 
 
 def _payload_location(payload: dict) -> str:

@@ -35,15 +35,16 @@ from streams.normalize.audit._common import (
     detail,
     epoch_ms,
     event_time,
+    http_status,
     mapping,
     native_id,
+    outcome_of_status,
     parse_embedded_json,
     text,
 )
 from streams.normalize.base import (
     NormalizeError,
     RecordMeta,
-    as_int,
     new_event,
     normalize_ip,
 )
@@ -120,8 +121,8 @@ def _normalize_event(
     annotations = mapping(event.get("annotations"), "annotations")
     verb = text(event.get("verb"))
     username = text(user.get("username"))
-    status_code = as_int(response.get("code"))
-    outcome = "unknown" if status_code is None else ("success" if status_code < 400 else "failure")
+    status_code = http_status(response.get("code"))
+    outcome = outcome_of_status(status_code)
     status_detail = detail(text(response.get("reason")), text(response.get("message")))
     if text(annotations.get("authorization.k8s.io/decision")) == "forbid":
         outcome = "failure"
@@ -153,7 +154,8 @@ def _normalize_event(
 
 
 def _is_aks_record(record: dict) -> bool:
-    return record.get("category") in AKS_AUDIT_CATEGORIES and isinstance(record.get("properties"), dict)
+    category = record.get("category")
+    return isinstance(category, str) and category in AKS_AUDIT_CATEGORIES and isinstance(record.get("properties"), dict)
 
 
 def _is_eks_log_event(record: dict) -> bool:

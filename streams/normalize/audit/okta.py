@@ -22,7 +22,7 @@ from schemas.event import (
     OCSF_API_ACTIVITY,
     OCSF_AUTHENTICATION,
 )
-from streams.normalize.audit._common import FAMILY, content_id, detail, event_time, mapping, text
+from streams.normalize.audit._common import FAMILY, content_id, detail, event_time, mapping, native_id, text
 from streams.normalize.base import NormalizeError, RecordMeta, new_event, normalize_ip
 
 FORMAT = "okta"
@@ -69,7 +69,7 @@ def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
     logon_activity = _authentication_activity(event_type)
     uuid = text(record.get("uuid"))
     return new_event(
-        event_id=uuid or content_id(FORMAT, raw),
+        event_id=native_id(uuid) if uuid else content_id(FORMAT, raw),
         time=event_time(record, ("published",)),
         source_family=FAMILY,
         source_format=FORMAT,
