@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from typing_extensions import TypedDict
-
 from pydantic import Field, TypeAdapter
+from typing_extensions import TypedDict
 
 SCHEMA_VERSION = 1
 

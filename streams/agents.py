@@ -22,6 +22,7 @@ from streams.detections.pipeline import Detectors
 from streams.kafka import Topics
 from streams.rules import state as rule_state_tools
 from streams.settings import Settings
+from streams.writeback import WriteBack
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,10 @@ def register_detection_agent(app: faust.App, settings: Settings, *, detectors: D
     counted = app.Table("alert-events", partitions=partitions, use_partitioner=True,
                         key_type=str)
     window_ms = settings.detection.alert_window_s * 1000
-    deduper = AlertDeduper(window_ms, state=open_alerts)
+    # Per batch, state changes collect in write-back views and reach the tables (and their changelog
+    # topics) once per changed key.
+    rule_view, alerts_view, counted_view = WriteBack(rule_state), WriteBack(open_alerts), WriteBack(counted)
+    deduper = AlertDeduper(window_ms, state=alerts_view)
 
     @app.agent(events_topic, name="aispm-detect")
     async def detect(stream: faust.StreamT) -> None:
@@ -74,10 +78,12 @@ def register_detection_agent(app: faust.App, settings: Settings, *, detectors: D
                 log.error("skipping an events-topic message that is not a batch of events: %s", error)
                 metrics.add(bad_messages=1)
                 continue
-            result = detectors.detect(events, rule_state)
+            result = detectors.detect(events, rule_view)
             for error in result.rule_errors:
                 log.error("rule %s failed on event %s: %s", error.rule_id, error.event_id, error.error)
-            batch = detectors.alerts(result.findings, deduper, counted)
+            batch = detectors.alerts(result.findings, deduper, counted_view)
+            for view in (rule_view, alerts_view, counted_view):
+                view.flush()
             for alert in batch.ocsf:
                 uid = alert["finding_info"]["uid"].encode()
                 await alerts_topic.send(key=uid, value=orjson.dumps(alert, default=str))
@@ -90,6 +96,7 @@ def register_detection_agent(app: faust.App, settings: Settings, *, detectors: D
     async def forget_closed_windows() -> None:
         now_ms = int(time.time() * 1000)
         deduper.expire(now_ms)
+        alerts_view.flush()
         rule_state_tools.sweep(rule_state, now_ms)
         for key in [key for key in list(counted.keys()) if key not in open_alerts]:
             del counted[key]

@@ -41,7 +41,7 @@ def main() -> None:
 @click.pass_context
 def up(ctx: click.Context) -> None:
     """Run the worker (and, with no Kafka configured, the embedded broker) until stopped."""
-    from streams.worker import run_worker, WorkerError
+    from streams.worker import WorkerError, run_worker
 
     settings = _settings(ctx)
     try:

@@ -22,8 +22,8 @@ from rich.table import Table
 from streams.broker import resolve_bootstrap
 from streams.kafka import SOURCE_FAMILIES
 from streams.producer import RawProducer
-from streams.query import QueryError, remote_query, remote_stats, running_worker
 from streams.queries import saved_query
+from streams.query import QueryError, remote_query, remote_stats, running_worker
 from streams.settings import Settings
 
 

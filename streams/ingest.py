@@ -15,6 +15,7 @@ downstream detections dedup alerts by window, so a redelivery changes no count.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import Counter, deque
@@ -172,12 +173,30 @@ class LandingTargets:
     """AI enrichment of events before they land (catalog + policy); a no-op by default."""
 
 
+@dataclass(slots=True)
+class PreparedBatch:
+    """A normalized batch waiting to land, with the offsets to commit once it has."""
+
+    output: BatchOutput
+    event_messages: list[bytes]
+    dead_letter_messages: list[bytes]
+    offsets: dict[tuple[str, int], int]
+    produced_at_ms: list[int]
+    messages: int
+
+
 class IngestLoop:
-    """Consume raw topics in batches, normalize, land, forward, then commit. Runs in its own thread."""
+    """Consume raw topics in batches, normalize, land, forward, then commit.
+
+    Two threads in a pipeline: one consumes and normalizes batch N+1 (Python, holds the GIL) while the
+    other lands batch N in ClickHouse and the downstream topics (chDB and librdkafka release the GIL),
+    then hands batch N's offsets back to the first thread to store for commit. At most ``queue_depth`` batches wait between them.
+    """
 
     def __init__(self, *, consumer: Any, family_by_topic: dict[str, str], targets: LandingTargets,
                  batch_size: int, flush_interval_s: float, max_record_bytes: int, raw_cap: int,
-                 redact_bodies: bool, events_per_message: int, metrics: IngestMetrics | None = None) -> None:
+                 redact_bodies: bool, events_per_message: int, metrics: IngestMetrics | None = None,
+                 queue_depth: int = 2) -> None:
         self.consumer = consumer
         self.family_by_topic = family_by_topic
         self.targets = targets
@@ -189,13 +208,15 @@ class IngestLoop:
         self.events_per_message = events_per_message
         self.metrics = metrics or IngestMetrics()
         self._stop = threading.Event()
+        self._queue: queue.Queue[PreparedBatch | None] = queue.Queue(maxsize=queue_depth)
         self._thread: threading.Thread | None = None
+        self._landed: deque[dict[tuple[str, int], int]] = deque()  # landed offsets, not yet stored
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="aispm-ingest", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 30) -> None:
+    def stop(self, timeout: float = 60) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -205,16 +226,41 @@ class IngestLoop:
         return self._thread is not None and self._thread.is_alive()
 
     def run(self) -> None:
+        lander = threading.Thread(target=self._land_loop, name="aispm-land", daemon=True)
+        lander.start()
         try:
             while not self._stop.is_set():
+                self._store_landed_offsets()
                 batch = self._collect()
                 if batch:
-                    self._handle_with_retry(batch)
+                    prepared = self._prepare_with_retry(batch)
+                    while prepared is not None and not self._stop.is_set():
+                        try:
+                            self._queue.put(prepared, timeout=0.2)
+                            break
+                        except queue.Full:
+                            self._store_landed_offsets()
         finally:
+            self._queue.put(None)  # lands what is queued, then stops
+            lander.join()
+            self._store_landed_offsets()
             try:
-                self.consumer.close()  # leaves the group at once, so a restart joins without waiting
+                self.consumer.close()  # commits stored offsets and leaves the group at once
             except Exception as exc:
                 log.warning("closing the consumer failed: %s", exc)
+
+    def _prepare_with_retry(self, batch: list[Any]) -> PreparedBatch | None:
+        """Normalization never raises on content; enrichment (policy, catalog) might: keep the batch."""
+        delay = 0.5
+        while True:
+            try:
+                return self.prepare(batch)
+            except Exception as exc:
+                self.metrics.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                log.exception("preparing a batch of %d messages failed, retrying in %.1fs", len(batch), delay)
+                if self._stop.wait(delay):
+                    return None
+                delay = min(delay * 2, 30)
 
     def _collect(self) -> list[Any]:
         """Up to batch_size messages, waiting at most flush_interval_s after the first one."""
@@ -234,21 +280,7 @@ class IngestLoop:
                 break
         return batch
 
-    def _handle_with_retry(self, batch: list[Any]) -> None:
-        """Land a batch; on a store or broker failure retry with backoff instead of losing it."""
-        delay = 0.5
-        while not self._stop.is_set():
-            try:
-                self.handle(batch)
-                return
-            except Exception as exc:  # the store or broker is down: keep the batch, retry
-                self.metrics.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
-                log.error("landing a batch of %d messages failed, retrying in %.1fs: %s",
-                          len(batch), delay, self.metrics.last_error)
-                self._stop.wait(delay)
-                delay = min(delay * 2, 30)
-
-    def handle(self, batch: list[Any]) -> None:
+    def prepare(self, batch: list[Any]) -> PreparedBatch:
         raw = [
             RawMessage(self.family_by_topic[m.topic()], m.topic(), m.partition(), m.offset(), m.value(),
                        m.timestamp()[1])
@@ -257,17 +289,87 @@ class IngestLoop:
         output = process_batch(raw, max_record_bytes=self.max_record_bytes, raw_cap=self.raw_cap,
                                redact_bodies=self.redact_bodies)
         self.targets.enrich(output.events)
+        offsets: dict[tuple[str, int], int] = {}
+        for message in raw:
+            key = (message.topic, message.partition)
+            offsets[key] = max(offsets.get(key, -1), message.offset + 1)
+        return PreparedBatch(
+            output=output,
+            event_messages=chunk_events(output.events, self.events_per_message),
+            dead_letter_messages=[dead_letter_message(row) for row in output.dead_letters],
+            offsets=offsets,
+            produced_at_ms=[message.timestamp_ms for message in raw if message.timestamp_ms > 0],
+            messages=len(raw),
+        )
+
+    def _land_loop(self) -> None:
+        landing = True
+        while True:
+            prepared = self._queue.get()
+            if prepared is None:
+                return
+            # Once a batch could not land, later batches must not land either: storing their (higher)
+            # offsets would commit past the failed one. They are all redelivered on the next start.
+            landing = landing and self._land_with_retry(prepared)
+
+    def _land_with_retry(self, prepared: PreparedBatch) -> bool:
+        """Land a batch; on a store or broker failure retry with backoff instead of losing it.
+
+        Returns False when stopping before the batch could land: it stays uncommitted.
+        """
+        delay = 0.5
+        while True:
+            try:
+                self.land(prepared)
+                return True
+            except Exception as exc:  # the store or broker is down: keep the batch, retry
+                self.metrics.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                log.error("landing a batch of %d messages failed, retrying in %.1fs: %s",
+                          prepared.messages, delay, self.metrics.last_error)
+                if self._stop.wait(delay):
+                    return False
+                delay = min(delay * 2, 30)
+
+    def land(self, prepared: PreparedBatch) -> None:
+        output = prepared.output
         landed = self.targets.land_events(output.events)
         self.targets.land_dead_letters(output.dead_letters)
-        self.targets.send_events(chunk_events(output.events, self.events_per_message), output.events)
-        self.targets.send_dead_letters([dead_letter_message(row) for row in output.dead_letters])
-        self.consumer.commit(asynchronous=False)
+        self.targets.send_events(prepared.event_messages, output.events)
+        self.targets.send_dead_letters(prepared.dead_letter_messages)
+        self._commit(prepared.offsets)
         now_ms = time.time() * 1000
         self.metrics.record_batch(
-            messages=len(batch),
+            messages=prepared.messages,
             landed=getattr(landed, "inserted", len(output.events)),
             duplicates=getattr(landed, "duplicates", 0),
             dead=Counter(row["reason"] for row in output.dead_letters),
-            latencies_ms=[now_ms - message.timestamp_ms for message in raw if message.timestamp_ms > 0],
+            latencies_ms=[now_ms - produced for produced in prepared.produced_at_ms],
             forwarded=len(output.events),
         )
+
+    def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Hand a landed batch's offsets to the consuming thread, which stores them for commit.
+
+        Only the consuming thread calls the consumer: librdkafka calls made from this thread while the
+        other one sits in ``consume()`` were seen to block indefinitely.
+        """
+        self._landed.append(offsets)
+
+    def _store_landed_offsets(self) -> None:
+        """Store landed offsets (consuming thread only); librdkafka commits them in the background."""
+        from confluent_kafka import KafkaException, TopicPartition
+
+        merged: dict[tuple[str, int], int] = {}
+        while self._landed:
+            for key, offset in self._landed.popleft().items():
+                merged[key] = max(merged.get(key, -1), offset)
+        if not merged:
+            return
+        try:
+            self.consumer.store_offsets(
+                offsets=[TopicPartition(topic, partition, offset) for (topic, partition), offset in merged.items()],
+            )
+        except KafkaException as exc:
+            # E.g. the partitions moved to another worker in a rebalance. The batch has landed; if it
+            # is redelivered, landing drops it again, so this costs time, never a double count.
+            log.warning("storing offsets failed (the batch is landed; a redelivery is deduplicated): %s", exc)

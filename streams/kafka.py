@@ -74,7 +74,11 @@ def producer_config(settings: Settings, bootstrap: str) -> dict[str, Any]:
 def consumer_config(settings: Settings, bootstrap: str, group_id: str | None = None) -> dict[str, Any]:
     return confluent_config(settings, bootstrap) | {
         "group.id": group_id or settings.kafka.group_id,
-        "enable.auto.commit": False,
+        # At-least-once: the ingest loop stores a batch's offsets only after the batch has landed, and
+        # librdkafka commits stored offsets in the background and on close.
+        "enable.auto.commit": True,
+        "enable.auto.offset.store": False,
+        "auto.commit.interval.ms": 1000,
         "auto.offset.reset": "earliest",
         "session.timeout.ms": settings.kafka.session_timeout_ms,
         "heartbeat.interval.ms": max(1000, settings.kafka.session_timeout_ms // 3),

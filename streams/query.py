@@ -97,7 +97,7 @@ class QueryServer:
                     loop.run_in_executor(None, lambda: self.store.query(sql, parameters, max_rows=self.max_rows)),
                     self.timeout_s,
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return web.json_response({"error": f"query exceeded {self.timeout_s}s"}, status=504)
             except Exception as exc:  # ClickHouse's message is the useful answer for the analyst
                 return web.json_response({"error": str(exc).strip().splitlines()[0][:2000]}, status=400)

@@ -47,7 +47,12 @@ ALERT_SCHEMA: dict[str, pl.DataType] = {
 _MS_COLUMNS = {"alerts": ("first_seen", "last_seen", "updated_at")}
 
 # Ids looked up per dedup query: keeps the query (and, over HTTP, its URL) well under server limits.
-_DEDUP_CHUNK = 2000
+_DEDUP_CHUNK = 5000
+
+
+def event_key(event_id: str) -> int:
+    """The events table's 64-bit lookup key of an event id (stable across processes and versions)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "little")
 
 
 class StoreError(RuntimeError):
@@ -200,17 +205,28 @@ class Store:
             return LandResult(0, 0)
         frame = pl.DataFrame(events, schema=EVENT_SCHEMA)
         frame = frame.unique(subset="event_id", keep="first", maintain_order=True)
+        keys = [event_key(event_id) for event_id in frame["event_id"]]
+        frame = frame.with_columns(pl.Series("event_key", keys, dtype=pl.UInt64()))
         with self._lock:
-            known = self._known_ids(
-                "events", "event_id", frame["event_id"].to_list(),
-                time_range=(int(frame["time"].min()), int(frame["time"].max())),
-            )
-            if known:
-                frame = frame.filter(~pl.col("event_id").is_in(list(known)))
-            if frame.height:
-                frame = frame.with_columns(pl.col("time").cast(pl.Datetime("ms", "UTC")))
-                self.client.insert_arrow("events", frame.to_arrow())
+            known = self._stored_event_ids(keys, int(frame["time"].min()), int(frame["time"].max()))
+        if known:
+            frame = frame.filter(~pl.col("event_id").is_in(list(known)))
+        if frame.height:
+            arrow = frame.with_columns(pl.col("time").cast(pl.Datetime("ms", "UTC"))).to_arrow()
+            with self._lock:
+                self.client.insert_arrow("events", arrow)
         return LandResult(frame.height, len(events) - frame.height)
+
+    def _stored_event_ids(self, keys: list[int], lo_ms: int, hi_ms: int) -> set[str]:
+        stored: set[str] = set()
+        for start in range(0, len(keys), _DEDUP_CHUNK):
+            rows = self.client.query(
+                "SELECT event_id FROM events WHERE event_key IN {keys:Array(UInt64)} AND time BETWEEN "
+                "fromUnixTimestamp64Milli({lo:Int64}) AND fromUnixTimestamp64Milli({hi:Int64})",
+                parameters={"keys": keys[start:start + _DEDUP_CHUNK], "lo": lo_ms, "hi": hi_ms},
+            ).result_rows
+            stored.update(row[0] for row in rows)
+        return stored
 
     def land_dead_letters(self, rows: list[dict]) -> LandResult:
         if not rows:
@@ -236,19 +252,12 @@ class Store:
             self.client.insert_arrow("alerts", frame.to_arrow())
         return frame.height
 
-    def _known_ids(self, table: str, column: str, ids: list[str],
-                   time_range: tuple[int, int] | None = None) -> set[str]:
+    def _known_ids(self, table: str, column: str, ids: list[str]) -> set[str]:
         known: set[str] = set()
-        where_time = ""
-        parameters: dict[str, Any] = {}
-        if time_range is not None:
-            where_time = " AND time BETWEEN fromUnixTimestamp64Milli({lo:Int64}) AND fromUnixTimestamp64Milli({hi:Int64})"
-            parameters = {"lo": time_range[0], "hi": time_range[1]}
         for start in range(0, len(ids), _DEDUP_CHUNK):
-            chunk = ids[start:start + _DEDUP_CHUNK]
             rows = self.client.query(
-                f"SELECT {column} FROM {table} WHERE {column} IN {{ids:Array(String)}}{where_time}",
-                parameters={**parameters, "ids": chunk},
+                f"SELECT {column} FROM {table} WHERE {column} IN {{ids:Array(String)}}",
+                parameters={"ids": ids[start:start + _DEDUP_CHUNK]},
             ).result_rows
             known.update(row[0] for row in rows)
         return known

@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
-from streams.alerts import AlertDeduper, alert_for
+from streams.alerts import AlertDeduper, AlertEmit, alert_for
 from streams.catalog import Catalog, default_catalog
 from streams.detections import bedrock_runtime, credential_exposure, shadow_ai
 from streams.detections.finding import Finding
 from streams.policy import Policy
 from streams.rules.engine import RuleEngine, RuleError, default_engine
 
-__all__ = ["Detectors", "DetectionResult", "AlertBatch"]
+__all__ = ["AlertBatch", "DetectionResult", "Detectors"]
 
 # Per alert key, how many recent event ids are remembered to recognise a redelivered event.
 _RECENT_EVENT_IDS = 64
@@ -95,8 +95,9 @@ class Detectors:
         """Deduplicated alerts for ``findings``. ``counted`` maps alert key -> recent event ids."""
         batch = AlertBatch()
         now_ms = int(time.time() * 1000)
-        latest_ocsf: dict[str, dict] = {}
-        latest_rows: dict[str, dict] = {}
+        # Within one batch, repeats of an alert collapse into its latest state: the SIEM gets one
+        # message per alert per batch, not one per finding (and only that one is rendered).
+        latest: dict[str, tuple[Finding, AlertEmit]] = {}
         for finding in findings:
             key = finding.key()
             event_id = str(finding.event.get("event_id", ""))
@@ -106,14 +107,16 @@ class Detectors:
                 continue
             counted[key] = (recent + [event_id])[-_RECENT_EVENT_IDS:]
             emit = deduper.observe(finding)
+            previous = latest.get(emit.alert_id)
+            if previous is not None and previous[1].is_new:
+                # The SIEM has not seen this alert yet: send it once, as new, with the batch's count.
+                emit = replace(emit, kind="new")
+            latest[emit.alert_id] = (finding, emit)
+        for finding, emit in latest.values():
             ocsf = alert_for(finding, emit)
-            # Within one batch, repeats of an alert collapse into its latest state: the SIEM gets one
-            # message per alert per batch, not one per finding.
-            latest_ocsf[emit.alert_id] = ocsf
-            latest_rows[emit.alert_id] = alert_row(finding, emit.alert_id, emit.count, emit.first_seen_ms,
-                                                   emit.last_seen_ms, ocsf, now_ms)
-        batch.ocsf = list(latest_ocsf.values())
-        batch.rows = list(latest_rows.values())
+            batch.ocsf.append(ocsf)
+            batch.rows.append(alert_row(finding, emit.alert_id, emit.count, emit.first_seen_ms, emit.last_seen_ms,
+                                        ocsf, now_ms))
         return batch
 
 

@@ -17,12 +17,18 @@ from pydantic import ValidationError
 from schemas.event import validate_event
 from streams.normalize import audit, cloudtrail, gateway
 from streams.normalize.base import NormalizeError, RecordMeta
-from streams.normalize.redact import may_hold_body, redact_bodies, redact_text
+from streams.normalize.redact import (
+    may_hold_body,
+    redact_bodies,
+    redact_event_fields,
+    redact_text,
+    scan_message,
+)
 
 FAMILIES: dict[str, ModuleType] = {"cloudtrail": cloudtrail, "gateway": gateway, "audit": audit}
 DEFAULT_MAX_RECORD_BYTES = 1 << 20
 
-__all__ = ["FAMILIES", "Failure", "Normalized", "NormalizeError", "RecordMeta", "normalize_message"]
+__all__ = ["FAMILIES", "Failure", "NormalizeError", "Normalized", "RecordMeta", "normalize_message"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +72,22 @@ def normalize_message(
     except NormalizeError as error:
         result.failures.append(Failure(error.reason, error.detail, value))
         return result
+    scan = scan_message(value)
     for item in records:
         if isinstance(item, NormalizeError):
             result.failures.append(Failure(item.reason, item.detail, value))
             continue
         record, raw = item
         try:
-            if redact_body_content and not isinstance(record, str) and may_hold_body(raw):
+            if redact_body_content and scan.bodies and not isinstance(record, str) and may_hold_body(raw):
                 record, changed = redact_bodies(record)
                 if changed:
                     raw = orjson.dumps(record).decode()
-            event = module.normalize(record, redact_text(raw), meta)
+            if scan.secrets:
+                raw = redact_text(raw)
+            event = module.normalize(record, raw, meta)
+            if scan.secrets:
+                redact_event_fields(event)
             validate_event(event)
         except NormalizeError as error:
             result.failures.append(Failure(error.reason, error.detail, raw.encode()))

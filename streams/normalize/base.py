@@ -8,12 +8,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from schemas.event import SCHEMA_VERSION
-
-from streams.normalize.redact import redact_text
 
 
 class NormalizeError(ValueError):
@@ -94,16 +92,9 @@ def new_event(
     for key, value in fields.items():
         if key not in event:
             raise KeyError(f"not a normalized-event field: {key}")
-        if value is None:
-            continue
-        if value and key in _REDACTED_FIELDS:
-            value = redact_text(value)
-        event[key] = value
+        if value is not None:
+            event[key] = value
     return event
-
-
-# Free-text fields that can carry credentials (query strings, headers copied into paths).
-_REDACTED_FIELDS = frozenset({"target_url", "target_resource", "status_detail"})
 
 
 # --- small coercions -------------------------------------------------------------------------------
@@ -179,7 +170,7 @@ def epoch_ms_from_iso(value: Any) -> int:
     except ValueError as exc:
         raise NormalizeError("bad_time", f"unparseable timestamp {text[:40]!r}") from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return _checked_ms(int(parsed.timestamp() * 1000))
 
 

@@ -6,11 +6,25 @@ from functools import lru_cache
 from typing import Any
 
 from schemas.event import (
-    API_CREATE, API_DELETE, API_OTHER, API_READ, API_UPDATE, AUTH_LOGON,
-    OCSF_API_ACTIVITY, OCSF_AUTHENTICATION,
+    API_CREATE,
+    API_DELETE,
+    API_OTHER,
+    API_READ,
+    API_UPDATE,
+    AUTH_LOGON,
+    OCSF_API_ACTIVITY,
+    OCSF_AUTHENTICATION,
 )
 from streams.normalize.base import (
-    NormalizeError, RecordMeta, as_int, as_str, epoch_ms_from_iso, get_path, new_event, normalize_ip, stable_id,
+    NormalizeError,
+    RecordMeta,
+    as_int,
+    as_str,
+    epoch_ms_from_iso,
+    get_path,
+    new_event,
+    normalize_ip,
+    stable_id,
 )
 
 FAMILY = "cloudtrail"

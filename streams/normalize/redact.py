@@ -79,6 +79,9 @@ _BODY_TRIGGERS = tuple(sorted(f'"{key}"' for key in _BODY_KEYS_LOWER))
 _TRIGGER_WORDS = list(_RULES_BY_TRIGGER) + list(_BODY_TRIGGERS)
 _TRIGGER_MATCHER = ahocorasick_rs.AhoCorasick(_TRIGGER_WORDS)
 _BODY_INDEXES = frozenset(range(len(_RULES_BY_TRIGGER), len(_TRIGGER_WORDS)))
+# The same words over raw message bytes: one pass per Kafka message says whether any record in it can
+# need redaction at all (the common answer is no, and then nothing else here runs).
+_MESSAGE_GATE = ahocorasick_rs.BytesAhoCorasick([word.encode() for word in _TRIGGER_WORDS])
 _MARKER_RE = re.compile(r"\[REDACTED:([a-z_]+):fp=([0-9a-f]{12})\]")
 _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
@@ -109,6 +112,39 @@ def _lower_same_length(text: str) -> str:
 def _triggers(text: str) -> list[tuple[int, int]]:
     return [(index, start) for index, start, _ in _TRIGGER_MATCHER.find_matches_as_indexes(
         _lower_same_length(text), overlapping=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageScan:
+    secrets: bool
+    """A credential may be in the message: redact its records' raw text and event fields."""
+    bodies: bool
+    """A prompt/body key may be in the message: redact body values."""
+
+
+def scan_message(value: bytes) -> MessageScan:
+    """One linear pass over a whole message's bytes: what redaction its records may need."""
+    secrets = bodies = False
+    for index, _, _ in _MESSAGE_GATE.find_matches_as_indexes(value.lower(), overlapping=True):
+        if index in _BODY_INDEXES:
+            bodies = True
+        else:
+            secrets = True
+        if secrets and bodies:
+            break
+    return MessageScan(secrets, bodies)
+
+
+# Event fields that can carry text copied from the record (a URL with a key, a header in a detail).
+EVENT_TEXT_FIELDS = ("actor", "user_agent", "action", "service", "target_host", "target_url", "target_resource",
+                     "status_detail")
+
+
+def redact_event_fields(event: dict) -> None:
+    for name in EVENT_TEXT_FIELDS:
+        value = event.get(name)
+        if value:
+            event[name] = redact_text(value)
 
 
 def may_hold_body(text: str) -> bool:

@@ -73,7 +73,8 @@ def wait_detected(handle: WorkerHandle, events: int, timeout_s: float = 90) -> d
         if stats["events"] >= events:
             return stats
         time.sleep(0.2)
-    raise AssertionError(f"detection saw {detection_stats(handle)['events']} of {events} events\n{handle.log_tail()}")
+    raise AssertionError(f"detection saw {detection_stats(handle)['events']} of {events} events\n"
+                         f"ingest: {handle.stats()}\n{handle.log_tail()}")
 
 
 def alerts_on_topic(handle: WorkerHandle) -> list[dict]:

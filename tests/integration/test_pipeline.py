@@ -58,12 +58,15 @@ def audit_records(count: int) -> list[bytes]:
     }) for i in range(count)]
 
 
+# The worker's record cap in these tests: every good record fits, the oversized one does not.
+MAX_RECORD_BYTES = 16384
+
 MALFORMED = {
     "cloudtrail": [b'{"eventName": "InvokeModel", "eventSource": "bedrock.amazonaws.com", "eventTi',
                    b'{"eventName": "X", "eventSource": "s3.amazonaws.com", "eventTime": {"not": "a time"}}',
                    b"\x00\x01\xfe\xff binary junk"],
     "gateway": [b"this is not a log line at all", b'{"truncated": ', b"\xff\xfe\x00"],
-    "audit": [b'{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": 5}', b"[1, 2", b"x" * 5000],
+    "audit": [b'{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": 5}', b"[1, 2", b"x" * (MAX_RECORD_BYTES + 1000)],
 }
 
 
@@ -100,7 +103,7 @@ def rewind_group(handle: WorkerHandle) -> None:
 @pytest.fixture(scope="module")
 def spine(tmp_path_factory, embedded_broker):
     data_dir = tmp_path_factory.mktemp("spine")
-    handle = WorkerHandle(env=worker_env(data_dir, embedded_broker, AISPM_INGEST__MAX_RECORD_BYTES="4096"),
+    handle = WorkerHandle(env=worker_env(data_dir, embedded_broker, AISPM_INGEST__MAX_RECORD_BYTES=str(MAX_RECORD_BYTES)),
                           data_dir=data_dir)
     handle.start()
     yield handle
@@ -114,6 +117,7 @@ def test_every_good_record_lands_once_and_every_bad_one_is_a_dead_letter(spine: 
     expected_ids = {event["event_id"] for family, values in good.items() for value in values
                     for event in normalize_message(family, value).events}
     assert len(expected_ids) == sum(len(values) for values in good.values()), "test data must have unique ids"
+    assert max(len(value) for values in good.values() for value in values) <= MAX_RECORD_BYTES
     messages = {family: good[family] + MALFORMED[family] for family in good}
     total = produce(spine, messages)
     malformed = sum(len(values) for values in MALFORMED.values())
@@ -125,7 +129,7 @@ def test_every_good_record_lands_once_and_every_bad_one_is_a_dead_letter(spine: 
     assert reasons["oversized"] == 1 and reasons["malformed_json"] >= 3, reasons
     # Dead letters keep the original bytes and say why.
     kept = spine.query("SELECT raw_size, raw_truncated, length(raw) FROM dead_letters WHERE reason = 'oversized'")
-    assert kept[0][0] == 5000 and kept[0][2] <= 5000
+    assert kept[0][0] == MAX_RECORD_BYTES + 1000 and kept[0][2] <= MAX_RECORD_BYTES + 1000
 
     # Force a redelivery of everything: stop the worker, rewind its group, start it again.
     spine.stop()

@@ -6,7 +6,9 @@ import datetime as dt
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from schemas.event import EVENT_FIELDS, validate_event
 from streams.queries import saved_query, saved_query_names
