@@ -73,8 +73,8 @@ def register_detection_agent(app: faust.App, settings: Settings, *, detectors: D
             try:
                 events = orjson.loads(value)
                 if not isinstance(events, list):
-                    raise ValueError("expected a JSON array of events")
-            except ValueError as error:  # not ours to crash on; the raw data is in ClickHouse already
+                    raise TypeError("expected a JSON array of events")
+            except (ValueError, TypeError) as error:  # not ours to crash on; the raw data is in ClickHouse already
                 log.error("skipping an events-topic message that is not a batch of events: %s", error)
                 metrics.add(bad_messages=1)
                 continue

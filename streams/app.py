@@ -14,11 +14,13 @@ import faust
 from mode import Service
 
 from streams.agents import DetectionMetrics, register_detection_agent
+from streams.catalog import default_catalog
 from streams.detections.pipeline import Detectors
 from streams.ingest import IngestLoop, IngestMetrics, LandingTargets
 from streams.kafka import Topics, consumer_config, faust_broker_settings, producer_config
 from streams.policy import Policy, PolicyFile
 from streams.query import QueryServer, clear_worker_state, ensure_token, write_worker_state
+from streams.rules import RuleEngine, load_rules
 from streams.settings import Settings
 from streams.store import Store
 
@@ -135,7 +137,8 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
         producer_linger_ms=5,
         datadir=str(settings.data_dir.resolve() / "faust"),
     )
-    detectors = Detectors.default(policy_source(settings))
+    detectors = Detectors(default_catalog(), policy_source(settings),
+                          RuleEngine(load_rules(settings.detection.sigma_rules)))
     detection_metrics = DetectionMetrics()
     register_detection_agent(app, settings, detectors=detectors, land_alerts=store.land_alerts,
                              metrics=detection_metrics)

@@ -16,6 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from streams.settings import Settings
 
@@ -117,7 +118,7 @@ class EmbeddedBroker:
             except (OSError, ValueError):
                 pass
 
-    def __enter__(self) -> EmbeddedBroker:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

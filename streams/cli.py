@@ -111,7 +111,7 @@ def query(ctx: click.Context, fmt: str, params: tuple[str, ...], sql: str) -> No
         columns, rows = run_query(settings, sql, parameters)
     except (QueryError, StoreError) as error:
         _fail(str(error))
-    except Exception as error:  # ClickHouse's own message explains a bad query
+    except Exception as error:  # noqa: BLE001 -- ClickHouse's own message explains a bad query
         _fail(str(error).strip().splitlines()[0])
     click.echo(render_rows(columns, rows, fmt), nl=fmt != "table")
 

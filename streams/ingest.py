@@ -246,7 +246,7 @@ class IngestLoop:
             self._store_landed_offsets()
             try:
                 self.consumer.close()  # commits stored offsets and leaves the group at once
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- shutting down; nothing left to lose
                 log.warning("closing the consumer failed: %s", exc)
 
     def _prepare_with_retry(self, batch: list[Any]) -> PreparedBatch | None:
@@ -322,7 +322,7 @@ class IngestLoop:
             try:
                 self.land(prepared)
                 return True
-            except Exception as exc:  # the store or broker is down: keep the batch, retry
+            except Exception as exc:  # noqa: BLE001 -- the store or broker is down: keep the batch, retry
                 self.metrics.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
                 log.error("landing a batch of %d messages failed, retrying in %.1fs: %s",
                           prepared.messages, delay, self.metrics.last_error)

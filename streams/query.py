@@ -99,7 +99,7 @@ class QueryServer:
                 )
             except TimeoutError:
                 return web.json_response({"error": f"query exceeded {self.timeout_s}s"}, status=504)
-            except Exception as exc:  # ClickHouse's message is the useful answer for the analyst
+            except Exception as exc:  # noqa: BLE001 -- ClickHouse's message is the useful answer for the analyst
                 return web.json_response({"error": str(exc).strip().splitlines()[0][:2000]}, status=400)
             return web.Response(body=dumps({"columns": columns, "rows": rows}), content_type="application/json")
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,100}$")
@@ -97,6 +98,11 @@ class DetectionSettings(BaseModel):
     alert_window_s: int = Field(
         3600, ge=1, le=30 * 86400, description="One alert per (detection, principal, provider) per window."
     )
+    sigma_rules: list[Path] = Field(
+        default_factory=list,
+        description='Sigma rules for CloudTrail (files or directories) run beside the built-in rules; '
+                    'as an environment variable a JSON list: AISPM_DETECTION__SIGMA_RULES=\'["/etc/aispm/sigma"]\'.',
+    )
 
 
 class Settings(BaseSettings):
@@ -143,6 +149,11 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         raise SettingsError(describe_settings_error(error)) from None
+    except PydanticSettingsError as error:  # a list or map variable that is not JSON
+        raise SettingsError(
+            f"invalid aispm settings: {error}; lists and maps are JSON, "
+            """e.g. AISPM_DETECTION__SIGMA_RULES='["/etc/aispm/sigma"]'"""
+        ) from None
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -89,7 +89,7 @@ def connect(settings: Settings, *, database: str | None = None, read_only: bool 
         (settings.data_dir.resolve()).mkdir(parents=True, exist_ok=True)
     try:
         return clickhouse_connect.get_client(**kwargs)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- every failure becomes a StoreError that says where
         message = str(exc)
         if "Cannot lock file" in message or "already running" in message:
             raise StoreError(
@@ -283,5 +283,5 @@ class Store:
             for client in (self.reader, self.client):
                 try:
                     client.close()
-                except Exception:  # closing must not mask the reason we are shutting down
+                except Exception:  # noqa: BLE001, S110 -- closing must not mask the reason we are shutting down
                     pass

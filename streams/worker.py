@@ -7,6 +7,7 @@ import logging
 from streams.broker import BrokerError, start_embedded_broker
 from streams.catalog.yaml_source import ConfigFileError
 from streams.kafka import ensure_topics
+from streams.rules import RuleLoadError
 from streams.settings import Settings
 from streams.store import Store, StoreError
 
@@ -49,7 +50,7 @@ def run_worker(settings: Settings) -> None:
         except SystemExit as exit_:
             if exit_.code not in (0, None):
                 raise WorkerError(f"the Faust worker exited with code {exit_.code}") from None
-    except (BrokerError, StoreError, ConfigFileError) as error:
+    except (BrokerError, StoreError, ConfigFileError, RuleLoadError) as error:
         raise WorkerError(str(error)) from None
     finally:
         if store is not None:

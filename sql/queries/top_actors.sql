@@ -6,7 +6,7 @@ SELECT
     countIf(outcome = 'failure') AS failures,
     uniqExact(action) AS distinct_actions,
     groupUniqArray(5)(source_format) AS formats
-FROM events
+FROM events FINAL
 WHERE time >= {since:DateTime64(3)} AND time < {until:DateTime64(3)} AND actor != ''
 GROUP BY actor
 ORDER BY events DESC

@@ -16,20 +16,27 @@ import orjson
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True)
 @click.option("--window", "window_s", type=click.IntRange(1, 30 * 86400), default=3600, show_default=True,
               help="Alert dedup window in seconds.")
+@click.option("--sigma", "sigma_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Also run Sigma rules for CloudTrail from this file or directory (repeatable).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def detect(family: str, policy_path: Path | None, fmt: str, window_s: int, files: tuple[Path, ...]) -> None:
+def detect(family: str, policy_path: Path | None, fmt: str, window_s: int, sigma_paths: tuple[Path, ...],
+           files: tuple[Path, ...]) -> None:
     """Offline: the alerts FILES would raise (no Kafka, no ClickHouse). Exit 1 when there are any."""
+    from streams.catalog import default_catalog
     from streams.catalog.yaml_source import ConfigFileError
     from streams.detections.pipeline import Detectors
     from streams.offline import detect_files
     from streams.policy import Policy
+    from streams.rules import RuleEngine, RuleLoadError, load_rules
 
     try:
         policy = Policy.from_file(policy_path) if policy_path else Policy.discovery()
-    except ConfigFileError as error:
+        engine = RuleEngine(load_rules(sigma_paths))
+    except (ConfigFileError, RuleLoadError) as error:
         click.echo(str(error), err=True)
         sys.exit(2)
-    result = detect_files(family, files, Detectors.default(lambda: policy), window_ms=window_s * 1000)
+    detectors = Detectors(default_catalog(), lambda: policy, engine)
+    result = detect_files(family, files, detectors, window_ms=window_s * 1000)
     alerts = sorted(result.alerts.values(), key=lambda alert: alert["finding_info"]["first_seen_time"])
     if fmt == "jsonl":
         for alert in alerts:

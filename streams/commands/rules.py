@@ -9,19 +9,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from streams.rules import Rule, RuleLoadError, discover_rules, example_problems
+from streams.rules import Rule, RuleLoadError, discover_rules, example_problems, load_rules
 
 
-def _load(sigma_paths: tuple[Path, ...]) -> list[Rule]:
-    rules = list(discover_rules())
-    if sigma_paths:
-        from streams.rules.sigma import load_sigma_rules  # pySigma only when Sigma rules are asked for
-
-        try:
-            rules += load_sigma_rules(sigma_paths)
-        except RuleLoadError as error:
-            raise click.BadParameter(str(error), param_hint="--sigma") from error
-    return rules
+def _load(sigma_paths: tuple[Path, ...]) -> tuple[Rule, ...]:
+    try:
+        return load_rules(sigma_paths)
+    except RuleLoadError as error:
+        raise click.BadParameter(str(error), param_hint="--sigma") from error
 
 
 def _summary(rule: Rule) -> dict:

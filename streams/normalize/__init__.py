@@ -40,6 +40,10 @@ class Failure:
     raw: bytes
 
 
+# Records read outside Kafka (files, tests) carry no topic/partition/offset.
+NO_KAFKA_POSITION = RecordMeta()
+
+
 @dataclass(slots=True)
 class Normalized:
     events: list[dict] = field(default_factory=list)
@@ -49,7 +53,7 @@ class Normalized:
 def normalize_message(
     family: str,
     value: bytes | None,
-    meta: RecordMeta = RecordMeta(),
+    meta: RecordMeta = NO_KAFKA_POSITION,
     *,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     redact_body_content: bool = True,
@@ -95,7 +99,7 @@ def normalize_message(
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
             result.failures.append(Failure("schema_violation", f"{where}: {first['msg']}", raw.encode()))
-        except Exception as error:  # a parser bug must cost one record, never the worker
+        except Exception as error:  # noqa: BLE001 -- a parser bug must cost one record, never the worker
             result.failures.append(
                 Failure("normalizer_error", f"{type(error).__name__}: {error}"[:500], raw.encode())
             )

@@ -6,6 +6,7 @@ Nothing here imports Faust or Kafka: normalizers are pure functions from bytes t
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,7 +119,7 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, int):
         result = value
     elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise NormalizeError("wrong_type", f"expected a finite number, got {value}")
         result = int(value)
     elif isinstance(value, str):
@@ -180,7 +181,7 @@ def epoch_ms_from_seconds(value: Any) -> int:
         seconds = float(value)
     except (TypeError, ValueError) as exc:
         raise NormalizeError("bad_time", f"unparseable epoch seconds {str(value)[:40]!r}") from exc
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+    if not math.isfinite(seconds):
         raise NormalizeError("bad_time", f"epoch seconds is {seconds}")
     return _checked_ms(int(seconds * 1000))
 

@@ -12,6 +12,7 @@ import pkgutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from streams.detections.finding import Finding
 from streams.rules.base import Rule, RuleLoadError, State, rule_from_module
@@ -106,6 +107,22 @@ def example_problems(rule: Rule) -> list[str]:
 @lru_cache(maxsize=1)
 def default_engine() -> RuleEngine:
     return RuleEngine(discover_rules())
+
+
+def load_rules(sigma_paths: Iterable[str | Path] = ()) -> tuple[Rule, ...]:
+    """The built-in rules plus Sigma rules for CloudTrail from files or directories.
+
+    Raises :class:`RuleLoadError` (naming the file, the rule and the construct) for a Sigma rule the
+    engine cannot run, or an id that two rules share.
+    """
+    paths = tuple(sigma_paths)
+    if not paths:
+        return discover_rules()
+    from streams.rules.sigma import load_sigma_rules  # pySigma is imported only when Sigma rules are used
+
+    rules = discover_rules() + tuple(load_sigma_rules(paths))
+    RuleEngine(rules)  # rejects duplicate ids
+    return rules
 
 
 def evaluate(event: dict, state: State) -> list[Finding]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
 import orjson
 import pytest
@@ -14,6 +15,7 @@ from tests.unit.test_alerts import assert_valid_detection_finding
 
 pytestmark = pytest.mark.integration
 
+SIGMA_SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "sigma"
 FAKE_OPENAI_KEY = "sk-proj-" + "Tq7" * 16
 
 POLICY_ALLOWING_ALICE = """
@@ -44,7 +46,9 @@ def alerting(tmp_path_factory, embedded_broker):
     data_dir = tmp_path_factory.mktemp("alerting")
     policy = data_dir / "policy.yaml"
     policy.write_text(POLICY_ALLOWING_ALICE)
-    handle = WorkerHandle(env=worker_env(data_dir, embedded_broker, AISPM_DETECTION__POLICY_FILE=str(policy)),
+    sigma = orjson.dumps([str(SIGMA_SAMPLES)]).decode()
+    handle = WorkerHandle(env=worker_env(data_dir, embedded_broker, AISPM_DETECTION__POLICY_FILE=str(policy),
+                                         AISPM_DETECTION__SIGMA_RULES=sigma),
                           data_dir=data_dir)
     handle.start()
     yield handle, policy
@@ -145,3 +149,16 @@ def test_a_leaked_key_is_alerted_and_stored_nowhere(alerting) -> None:
         assert hits == [[0]], f"{table} holds the key"
     for alert in alerts_on_topic(handle):
         assert FAKE_OPENAI_KEY[:20] not in orjson.dumps(alert).decode()
+
+
+def test_sigma_rules_from_settings_alert_in_the_stream(alerting) -> None:
+    from streams.rules.examples import cloudtrail, iam_user
+
+    handle, _ = alerting
+    before = detection_stats(handle)["events"]
+    event = cloudtrail("DeleteGuardrail", identity=iam_user("mallory"), params={"guardrailIdentifier": "gr-prod"})
+    send(handle, "cloudtrail", [event["raw"].encode()])
+    wait_detected(handle, before + 1)
+    rows = handle.query("SELECT detection FROM alerts_current WHERE principal LIKE '%user/mallory' ORDER BY detection")
+    assert ["sigma_bedrock_guardrail_changed_by_iam_user"] in rows
+    assert ["bedrock_guardrail_deleted_or_updated"] in rows

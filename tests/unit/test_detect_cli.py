@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 from click.testing import CliRunner
 
 from streams.cli import main
 from tests.conftest import dataset
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 # Stratus Red Team technique -> the rules that must fire on its detonation log.
 COVERED = {
@@ -38,7 +42,7 @@ def test_recordings_no_rule_covers_stay_quiet() -> None:
     folder = dataset("stratus-red-team-detonation-logs")
     quiet = [path for path in sorted(folder.glob("aws.*.json")) if path.name not in COVERED
              and "bedrock" not in path.name]
-    code, alerts, _ = run_detect("--source", "cloudtrail", *map(str, quiet))
+    _, alerts, _ = run_detect("--source", "cloudtrail", *map(str, quiet))
     fired = {alert["finding_info"]["analytic"]["uid"] for alert in alerts}
     # Only the AI-adjacent rules may speak here (none of these techniques touch AI services).
     assert fired <= {"iam_ai_full_access_attached_to_user"}, fired
@@ -51,7 +55,7 @@ def test_a_leaked_key_in_a_gateway_log_alerts_without_the_key(tmp_path) -> None:
         f'10.1.2.3 - dave [20/Nov/2026:08:00:00 +0000] "GET https://api.openai.com/v1/models?api_key={key} HTTP/1.1" '
         '200 512 "-" "curl/8.5"\n'
     )
-    code, alerts, summary = run_detect("--source", "gateway", str(log))
+    code, alerts, _ = run_detect("--source", "gateway", str(log))
     assert code == 1
     assert "ai_credential_exposure" in {alert["finding_info"]["analytic"]["uid"] for alert in alerts}
     assert key not in "".join(orjson.dumps(alert).decode() for alert in alerts)
@@ -63,3 +67,31 @@ def test_a_file_without_ai_use_raises_nothing(tmp_path) -> None:
     log.write_text('10.1.2.3 - - [20/Nov/2026:08:00:00 +0000] "GET /index.html HTTP/1.1" 200 512 "-" "curl/8.5"\n')
     code, alerts, summary = run_detect("--source", "gateway", str(log))
     assert (code, alerts, summary["events"]) == (0, [], 1)
+
+
+def test_sigma_rules_run_beside_the_built_in_ones(tmp_path) -> None:
+    from streams.rules.examples import cloudtrail, iam_user
+
+    trail = tmp_path / "trail.json"
+    event = cloudtrail("DeleteGuardrail", identity=iam_user("dev1"), params={"guardrailIdentifier": "gr-prod"})
+    trail.write_bytes(orjson.dumps({"Records": [orjson.loads(event["raw"])]}))
+    sigma = SAMPLES / "sigma"
+
+    _, without, _ = run_detect("--source", "cloudtrail", str(trail))
+    code, with_sigma, _ = run_detect("--source", "cloudtrail", "--sigma", str(sigma), str(trail))
+    fired_without = {alert["finding_info"]["analytic"]["uid"] for alert in without}
+    fired = {alert["finding_info"]["analytic"]["uid"] for alert in with_sigma}
+    assert "sigma_bedrock_guardrail_changed_by_iam_user" not in fired_without
+    assert code == 1 and {"sigma_bedrock_guardrail_changed_by_iam_user", "bedrock_guardrail_deleted_or_updated"} <= fired
+
+
+def test_an_unsupported_sigma_rule_stops_detect_with_its_name(tmp_path) -> None:
+    rule = tmp_path / "aggregating.yml"
+    rule.write_text(
+        "title: Many guardrail deletions\nid: 5f0c7a52-3c8e-4a55-9a0e-0d7e0b6a1f10\n"
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  sel:\n    eventName|base64: DeleteGuardrail\n  condition: sel\n"
+    )
+    result = CliRunner().invoke(main, ["detect", "--source", "cloudtrail", "--sigma", str(rule), str(rule)])
+    assert result.exit_code == 2
+    assert "Many guardrail deletions" in result.stderr and "base64" in result.stderr

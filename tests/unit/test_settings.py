@@ -34,3 +34,10 @@ def test_errors_name_the_variable_and_field(monkeypatch, variable: str, value: s
     with pytest.raises(SettingsError) as error:
         load_settings()
     assert named in str(error.value)
+
+
+def test_a_list_setting_that_is_not_json_names_the_field_and_the_form(monkeypatch) -> None:
+    monkeypatch.setenv("AISPM_DETECTION__SIGMA_RULES", "/etc/aispm/sigma")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "detection" in str(error.value) and "AISPM_DETECTION__SIGMA_RULES='[" in str(error.value)
