@@ -162,3 +162,37 @@ def test_sigma_rules_from_settings_alert_in_the_stream(alerting) -> None:
     rows = handle.query("SELECT detection FROM alerts_current WHERE principal LIKE '%user/mallory' ORDER BY detection")
     assert ["sigma_bedrock_guardrail_changed_by_iam_user"] in rows
     assert ["bedrock_guardrail_deleted_or_updated"] in rows
+
+
+def test_rule_state_survives_a_worker_restart(alerting) -> None:
+    """A burst rule needs 10 recon calls in 10 minutes: 6 before a restart and 4 after must still fire."""
+    from datetime import UTC, datetime, timedelta
+
+    from streams.rules.bedrock_model_recon_burst import MIN_CALLS
+    from streams.rules.examples import cloudtrail, iam_user
+
+    handle, _ = alerting
+    start = datetime.now(UTC) - timedelta(minutes=2)
+
+    def recon(i: int) -> bytes:
+        # Event times are current: rule state expires by the wall clock as well as by event time.
+        event = cloudtrail("ListFoundationModels", identity=iam_user("eve"), eventID=str(uuid.uuid4()),
+                           eventTime=(start + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        return event["raw"].encode()
+
+    def recon_alerts() -> list:
+        return handle.query("SELECT count FROM alerts_current WHERE detection = 'bedrock_model_recon_burst' "
+                            "AND principal LIKE '%user/eve'")
+
+    before = detection_stats(handle)["events"]
+    send(handle, "cloudtrail", [recon(i) for i in range(MIN_CALLS - 4)])
+    wait_detected(handle, before + MIN_CALLS - 4)
+    assert recon_alerts() == []
+    time.sleep(4)  # past Faust's offset commit interval: the restarted worker resumes, it does not re-read
+
+    handle.stop()
+    handle.start()
+    send(handle, "cloudtrail", [recon(i) for i in range(MIN_CALLS - 4, MIN_CALLS)])
+    stats = wait_detected(handle, 4)
+    assert stats["events"] == 4, "the restarted worker re-read old events; the test would prove nothing"
+    assert recon_alerts() == [[1]]
