@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from typing import Any
 
 import faust
@@ -19,6 +18,7 @@ import orjson
 
 from streams.alerts import AlertDeduper
 from streams.detections.pipeline import Detectors
+from streams.eventtime import EventClock
 from streams.kafka import Topics
 from streams.rules import state as rule_state_tools
 from streams.settings import Settings
@@ -65,6 +65,7 @@ def register_detection_agent(app: faust.App, settings: Settings, *, detectors: D
     # topics) once per changed key.
     rule_view, alerts_view, counted_view = WriteBack(rule_state), WriteBack(open_alerts), WriteBack(counted)
     deduper = AlertDeduper(window_ms, state=alerts_view)
+    clock = EventClock()  # windows and rule state expire by event time, so a replay gives live verdicts
 
     @app.agent(events_topic, name="aispm-detect")
     async def detect(stream: faust.StreamT) -> None:
@@ -78,6 +79,7 @@ def register_detection_agent(app: faust.App, settings: Settings, *, detectors: D
                 log.error("skipping an events-topic message that is not a batch of events: %s", error)
                 metrics.add(bad_messages=1)
                 continue
+            clock.observe(events)
             result = detectors.detect(events, rule_view)
             for error in result.rule_errors:
                 log.error("rule %s failed on event %s: %s", error.rule_id, error.event_id, error.error)
@@ -94,7 +96,9 @@ def register_detection_agent(app: faust.App, settings: Settings, *, detectors: D
 
     @app.timer(interval=60.0)
     async def forget_closed_windows() -> None:
-        now_ms = int(time.time() * 1000)
+        now_ms = clock.now_ms()
+        if now_ms is None:
+            return
         deduper.expire(now_ms)
         alerts_view.flush()
         rule_state_tools.sweep(rule_state, now_ms)
