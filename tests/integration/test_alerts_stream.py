@@ -193,6 +193,11 @@ def test_rule_state_survives_a_worker_restart(alerting) -> None:
     handle.stop()
     handle.start()
     send(handle, "cloudtrail", [recon(i) for i in range(MIN_CALLS - 4, MIN_CALLS)])
-    stats = wait_detected(handle, 4)
-    assert stats["events"] == 4, "the restarted worker re-read old events; the test would prove nothing"
-    assert recon_alerts() == [[1]]
+    deadline = time.monotonic() + 60
+    while not recon_alerts() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert recon_alerts() == [[1]], f"no burst alert after the restart\n{handle.log_tail()}"
+    # Faust may redeliver what it had not committed before the stop. Unless all 6 earlier calls came
+    # back that way, the 4 new ones could only reach the threshold through the restored table.
+    redelivered = detection_stats(handle)["events"] - 4
+    assert redelivered < MIN_CALLS - 4, f"{redelivered} events re-read: the test proves nothing"
