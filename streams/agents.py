@@ -37,6 +37,7 @@ class DetectionMetrics:
         self.repeats_ignored = 0
         self.rule_errors = 0
         self.bad_messages = 0
+        self.redelivered_skipped = 0
 
     def snapshot(self) -> dict:
         with self._lock:
@@ -60,6 +61,11 @@ def register_detection_agent(app: faust.App, settings: Settings, *, detectors: D
                             key_type=str)
     counted = app.Table("alert-events", partitions=partitions, use_partitioner=True,
                         key_type=str)
+    # The last events-topic offset whose effects are in the tables, per partition. Faust commits
+    # offsets every few seconds, so a restart redelivers recent messages whose findings are already
+    # counted in rule state; restored with the tables, this says which to skip.
+    processed = app.Table("processed-offsets", partitions=partitions, use_partitioner=True,
+                          key_type=str)
     window_ms = settings.detection.alert_window_s * 1000
     # Per batch, state changes collect in write-back views and reach the tables (and their changelog
     # topics) once per changed key.
@@ -71,6 +77,11 @@ def register_detection_agent(app: faust.App, settings: Settings, *, detectors: D
     async def detect(stream: faust.StreamT) -> None:
         loop = asyncio.get_running_loop()
         async for value in stream:
+            message = stream.current_event.message
+            position = f"{message.topic}|{message.partition}"
+            if processed.get(position, -1) >= message.offset:
+                metrics.add(redelivered_skipped=1)
+                continue
             try:
                 events = orjson.loads(value)
                 if not isinstance(events, list):
@@ -78,6 +89,7 @@ def register_detection_agent(app: faust.App, settings: Settings, *, detectors: D
             except (ValueError, TypeError) as error:  # not ours to crash on; the raw data is in ClickHouse already
                 log.error("skipping an events-topic message that is not a batch of events: %s", error)
                 metrics.add(bad_messages=1)
+                processed[position] = message.offset
                 continue
             clock.observe(events)
             result = detectors.detect(events, rule_view)
@@ -86,6 +98,8 @@ def register_detection_agent(app: faust.App, settings: Settings, *, detectors: D
             batch = detectors.alerts(result.findings, deduper, counted_view)
             for view in (rule_view, alerts_view, counted_view):
                 view.flush()
+            # After the state it covers: a crash in between costs a double count, never a lost batch.
+            processed[position] = message.offset
             for alert in batch.ocsf:
                 uid = alert["finding_info"]["uid"].encode()
                 await alerts_topic.send(key=uid, value=orjson.dumps(alert, default=str))

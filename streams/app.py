@@ -60,7 +60,8 @@ class IngestService(Service):
             consumer=consumer,
             family_by_topic=family_by_topic,
             targets=LandingTargets(
-                land_events=self.store.land_events,
+                new_events=self.store.new_events,
+                insert_events=self.store.insert_events,
                 land_dead_letters=self.store.land_dead_letters,
                 send_events=self._send_events,
                 send_dead_letters=self._send_dead_letters,
@@ -92,7 +93,7 @@ class IngestService(Service):
         if self.producer is not None:
             self.producer.flush(10)
 
-    def _send_events(self, messages: list[bytes], events: list[dict]) -> None:
+    def _send_events(self, messages: list[bytes]) -> None:
         self._produce(self.topics.events, messages)
 
     def _send_dead_letters(self, messages: list[bytes]) -> None:

@@ -7,9 +7,10 @@ and lands each batch in ClickHouse, and hands downstream Faust agents *batches* 
 (``events_per_message`` per Kafka message), so Faust's per-message cost is paid once per batch.
 It runs inside the Faust worker as a service (streams/app.py).
 
-Delivery: offsets are committed only after ClickHouse accepted the batch and the downstream messages
-were flushed. A crash in between redelivers the batch; landing drops event ids already stored, and
-downstream detections dedup alerts by window, so a redelivery changes no count.
+Delivery: only events not stored yet go downstream and into ClickHouse, so a redelivered batch or a
+file ingested twice changes no count, neither of events nor of alerts. Offsets are committed only
+after ClickHouse accepted the batch and the downstream messages were flushed; see ``land`` for why
+forwarding comes first.
 """
 
 from __future__ import annotations
@@ -165,9 +166,11 @@ def _percentile(sorted_values: list[float], q: float) -> float | None:
 class LandingTargets:
     """Where a processed batch goes; plain callables so the loop is testable without Kafka."""
 
-    land_events: Callable[[list[dict]], Any]
+    new_events: Callable[[list[dict]], Any]
+    """The batch's events not stored yet (``.events``, ``.duplicates``), for ``insert_events``."""
+    insert_events: Callable[[Any], None]
     land_dead_letters: Callable[[list[dict]], Any]
-    send_events: Callable[[list[bytes], list[dict]], None]
+    send_events: Callable[[list[bytes]], None]
     send_dead_letters: Callable[[list[bytes]], None]
     enrich: Callable[[list[dict]], Any] = lambda events: None
     """AI enrichment of events before they land (catalog + policy); a no-op by default."""
@@ -178,7 +181,6 @@ class PreparedBatch:
     """A normalized batch waiting to land, with the offsets to commit once it has."""
 
     output: BatchOutput
-    event_messages: list[bytes]
     dead_letter_messages: list[bytes]
     offsets: dict[tuple[str, int], int]
     produced_at_ms: list[int]
@@ -295,7 +297,6 @@ class IngestLoop:
             offsets[key] = max(offsets.get(key, -1), message.offset + 1)
         return PreparedBatch(
             output=output,
-            event_messages=chunk_events(output.events, self.events_per_message),
             dead_letter_messages=[dead_letter_message(row) for row in output.dead_letters],
             offsets=offsets,
             produced_at_ms=[message.timestamp_ms for message in raw if message.timestamp_ms > 0],
@@ -331,20 +332,27 @@ class IngestLoop:
                 delay = min(delay * 2, 30)
 
     def land(self, prepared: PreparedBatch) -> None:
+        """Dedup, forward the new events, insert them, then hand the offsets back for commit.
+
+        Forwarding comes before inserting: if the worker dies between the two, the redelivered batch
+        is not stored yet and goes downstream again (detections dedup it). In the other order those
+        events would be found stored on redelivery and never reach the detections.
+        """
         output = prepared.output
-        landed = self.targets.land_events(output.events)
+        new = self.targets.new_events(output.events)
+        self.targets.send_events(chunk_events(new.events, self.events_per_message))
+        self.targets.insert_events(new)
         self.targets.land_dead_letters(output.dead_letters)
-        self.targets.send_events(prepared.event_messages, output.events)
         self.targets.send_dead_letters(prepared.dead_letter_messages)
         self._commit(prepared.offsets)
         now_ms = time.time() * 1000
         self.metrics.record_batch(
             messages=prepared.messages,
-            landed=getattr(landed, "inserted", len(output.events)),
-            duplicates=getattr(landed, "duplicates", 0),
+            landed=len(new.events),
+            duplicates=new.duplicates,
             dead=Counter(row["reason"] for row in output.dead_letters),
             latencies_ms=[now_ms - produced for produced in prepared.produced_at_ms],
-            forwarded=len(output.events),
+            forwarded=len(new.events),
         )
 
     def _commit(self, offsets: dict[tuple[str, int], int]) -> None:

@@ -134,6 +134,15 @@ class LandResult:
     duplicates: int
 
 
+@dataclass(frozen=True, slots=True)
+class NewEvents:
+    """The events of a batch that are not stored yet (first of each id), ready to insert."""
+
+    events: list[dict]
+    keys: list[int]
+    duplicates: int
+
+
 class Store:
     """The ClickHouse database aispm writes to and analysts read from. Thread-safe (one lock)."""
 
@@ -201,21 +210,39 @@ class Store:
     # -- writing -----------------------------------------------------------------------------------
     def land_events(self, events: list[dict]) -> LandResult:
         """Insert events not stored yet (by event_id), as one Arrow batch."""
-        if not events:
-            return LandResult(0, 0)
-        frame = pl.DataFrame(events, schema=EVENT_SCHEMA)
-        frame = frame.unique(subset="event_id", keep="first", maintain_order=True)
-        keys = [event_key(event_id) for event_id in frame["event_id"]]
-        frame = frame.with_columns(pl.Series("event_key", keys, dtype=pl.UInt64()))
+        new = self.new_events(events)
+        self.insert_events(new)
+        return LandResult(len(new.events), new.duplicates)
+
+    def new_events(self, events: list[dict]) -> NewEvents:
+        """The events whose ids are neither stored nor earlier in the batch."""
+        first_of_id: dict[str, dict] = {}
+        for event in events:
+            first_of_id.setdefault(event["event_id"], event)
+        if not first_of_id:
+            return NewEvents([], [], len(events))
+        keys = [event_key(event_id) for event_id in first_of_id]
+        times = [event["time"] for event in first_of_id.values()]
         with self._lock:
-            known = self._stored_event_ids(keys, int(frame["time"].min()), int(frame["time"].max()))
+            known = self._stored_event_ids(keys, min(times), max(times))
         if known:
-            frame = frame.filter(~pl.col("event_id").is_in(list(known)))
-        if frame.height:
-            arrow = frame.with_columns(pl.col("time").cast(pl.Datetime("ms", "UTC"))).to_arrow()
-            with self._lock:
-                self.client.insert_arrow("events", arrow)
-        return LandResult(frame.height, len(events) - frame.height)
+            kept = [(event, key) for (event_id, event), key in zip(first_of_id.items(), keys, strict=True)
+                    if event_id not in known]
+            unstored = [event for event, _ in kept]
+            keys = [key for _, key in kept]
+        else:
+            unstored = list(first_of_id.values())
+        return NewEvents(unstored, keys, len(events) - len(unstored))
+
+    def insert_events(self, new: NewEvents) -> None:
+        if not new.events:
+            return
+        frame = pl.DataFrame(new.events, schema=EVENT_SCHEMA).with_columns(
+            pl.Series("event_key", new.keys, dtype=pl.UInt64()),
+            pl.col("time").cast(pl.Datetime("ms", "UTC")),
+        )
+        with self._lock:
+            self.client.insert_arrow("events", frame.to_arrow())
 
     def _stored_event_ids(self, keys: list[int], lo_ms: int, hi_ms: int) -> set[str]:
         stored: set[str] = set()

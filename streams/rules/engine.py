@@ -15,7 +15,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from streams.detections.finding import Finding
-from streams.rules import state as rule_state
 from streams.rules.base import Rule, RuleLoadError, State, rule_from_module
 
 log = logging.getLogger(__name__)
@@ -66,15 +65,9 @@ class RuleEngine:
     def run(self, event: dict, state: State) -> Evaluation:
         """Findings of every rule that fires on ``event``, and errors of rules that raised."""
         result = Evaluation()
-        first_delivery: bool | None = None
         for rule in self.rules:
             if not rule.applies_to(event):
                 continue
-            if rule.stateful:
-                if first_delivery is None:
-                    first_delivery = rule_state.first_delivery(state, event)
-                if not first_delivery:  # a redelivered event is already in every rule's memory
-                    continue
             try:
                 if rule.match_fn(event, state):
                     result.findings.append(rule.finding(event, state))

@@ -49,30 +49,6 @@ def within(entries: list, now_ms: int, window_ms: int, cap: int) -> list:
     return kept[-cap:]
 
 
-_DELIVERED_KEEP_MS = HOUR_MS
-_DELIVERED_CAP = 512
-
-
-def first_delivery(state: MutableMapping[str, dict], event: dict) -> bool:
-    """Record ``event`` as seen by the stateful rules; False when it was seen before.
-
-    The stream is at-least-once: after a crash or a restart, events processed but not yet committed
-    come again, and a burst counter must not count them twice. The newest ids per principal are kept
-    (a redelivery replays the last seconds), bounded by count and by an hour of event time.
-    """
-    event_id = event.get("event_id")
-    if not event_id:
-        return True
-    now = int(event["time"])
-    key = f"delivered|{event.get('cloud_account', '')}|{principal(event)}"
-    value = load(state, key, now)
-    ids: list[str] = value.get("ids", [])
-    if event_id in ids:
-        return False
-    store(state, key, {"ids": [*ids, event_id][-_DELIVERED_CAP:]}, now, _DELIVERED_KEEP_MS)
-    return True
-
-
 def sweep(state: MutableMapping[str, dict], now_ms: int) -> int:
     """Delete expired values; returns how many. Run it now and then (e.g. every few minutes)."""
     expired = [key for key, value in list(state.items())

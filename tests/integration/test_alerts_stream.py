@@ -119,6 +119,15 @@ def test_alerts_are_valid_deduplicated_and_follow_policy_reloads(alerting) -> No
     rows = handle.query("SELECT principal, provider, count FROM alerts_current WHERE detection = 'shadow_ai_egress'")
     assert rows == [["bob", "openai", 30]]
 
+    # The same log shipped again (a re-run backfill, a redelivery): no count that analysts see moves.
+    ingest_before = handle.stats()
+    send(handle, "gateway", [squid("bob", "https://api.openai.com/v1/chat/completions", i) for i in range(30)])
+    ingest_after = handle.wait_for_messages(ingest_before["messages"] + 30)
+    assert ingest_after["duplicates_skipped"] - ingest_before["duplicates_skipped"] == 30
+    assert ingest_after["events_forwarded"] == ingest_before["events_forwarded"]
+    assert detection_stats(handle)["events"] == 40
+    assert handle.query("SELECT count FROM alerts_current WHERE detection = 'shadow_ai_egress'") == [[30]]
+
     # The policy loses alice's clause: her next call is reported, without restarting the worker.
     time.sleep(0.05)
     policy.write_text("version: 1\nclauses: []\n")
@@ -188,7 +197,6 @@ def test_rule_state_survives_a_worker_restart(alerting) -> None:
     send(handle, "cloudtrail", [recon(i) for i in range(MIN_CALLS - 4)])
     wait_detected(handle, before + MIN_CALLS - 4)
     assert recon_alerts() == []
-    time.sleep(4)  # past Faust's offset commit interval: the restarted worker resumes, it does not re-read
 
     handle.stop()
     handle.start()
@@ -197,7 +205,6 @@ def test_rule_state_survives_a_worker_restart(alerting) -> None:
     while not recon_alerts() and time.monotonic() < deadline:
         time.sleep(0.3)
     assert recon_alerts() == [[1]], f"no burst alert after the restart\n{handle.log_tail()}"
-    # Faust may redeliver what it had not committed before the stop. Unless all 6 earlier calls came
-    # back that way, the 4 new ones could only reach the threshold through the restored table.
-    redelivered = detection_stats(handle)["events"] - 4
-    assert redelivered < MIN_CALLS - 4, f"{redelivered} events re-read: the test proves nothing"
+    # Faust may redeliver messages it had not committed before the stop; the worker recognises them
+    # (their offsets are in the restored tables) and skips them, so only the 4 new calls are detected.
+    assert detection_stats(handle)["events"] == 4

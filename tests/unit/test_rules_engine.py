@@ -78,24 +78,6 @@ def test_state_restored_after_a_restart_forgets_nothing() -> None:
     assert evaluate(_recon(9), {}) == []  # and without the restored state, the burst is not seen
 
 
-def test_a_redelivered_event_is_not_counted_twice_by_stateful_rules() -> None:
-    """At-least-once delivery: 5 recon calls, each delivered twice, are 5 calls, not a burst of 10."""
-    state: dict[str, dict] = {}
-    for i in range(5):
-        for _ in range(2):
-            assert evaluate(_recon(i), state) == []
-    fired = [f.detection for i in range(5, 10) for f in evaluate(_recon(i), state)]
-    assert fired == ["bedrock_model_recon_burst"], "the fifth new call after five is the tenth"
-
-
-def test_a_redelivered_event_still_reaches_stateless_rules() -> None:
-    """Alert dedup downstream counts it once; here it must not vanish."""
-    event = cloudtrail("DeleteTrail", "cloudtrail.amazonaws.com")
-    state: dict[str, dict] = {}
-    first = [f.detection for f in evaluate(event, state)]
-    assert first and [f.detection for f in evaluate(event, state)] == first
-
-
 def test_state_is_bounded_and_expires() -> None:
     state: dict[str, dict] = {}
     for i in range(2_000):
