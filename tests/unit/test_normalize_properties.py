@@ -242,3 +242,16 @@ def test_real_records_are_valid_input(family: str):
         for message in messages:
             result = normalize_message(family, message, META)
             assert result.events and not result.failures, (message[:200], result.failures[:1])
+
+
+def test_the_schema_refuses_keys_it_does_not_know_and_wrong_types() -> None:
+    from pydantic import ValidationError
+
+    from schemas.event import validate_event
+    from streams.rules.examples import cloudtrail
+
+    event = cloudtrail("DeleteTrail", "cloudtrail.amazonaws.com")
+    validate_event(event)
+    for broken in ({**event, "prompt": "hello"}, {**event, "time": "2026-11-20"}, {**event, "outcome": "maybe"}):
+        with pytest.raises(ValidationError):
+            validate_event(broken)
