@@ -188,11 +188,12 @@ class PreparedBatch:
 
 
 class IngestLoop:
-    """Consume raw topics in batches, normalize, land, forward, then commit.
+    """Consume raw topics in batches, normalize, drop what is stored, forward, insert, then commit.
 
     Two threads in a pipeline: one consumes and normalizes batch N+1 (Python, holds the GIL) while the
     other lands batch N in ClickHouse and the downstream topics (chDB and librdkafka release the GIL),
-    then hands batch N's offsets back to the first thread to store for commit. At most ``queue_depth`` batches wait between them.
+    then hands batch N's offsets back to the first thread to store for commit. At most
+    ``queue_depth`` batches wait between them.
     """
 
     def __init__(self, *, consumer: Any, family_by_topic: dict[str, str], targets: LandingTargets,
