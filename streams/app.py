@@ -41,6 +41,7 @@ class IngestService(Service):
         self.topics = Topics.from_settings(settings)
         self.metrics = IngestMetrics()
         self.loop_runner: IngestLoop | None = None
+        self.normalize_pool: Any = None
         self.producer: Any = None
         self.query_server: QueryServer | None = None
 
@@ -56,6 +57,14 @@ class IngestService(Service):
         consumer = Consumer(consumer_config(settings, self.bootstrap))
         consumer.subscribe(list(self.topics.raw.values()))
         family_by_topic = {topic: family for family, topic in self.topics.raw.items()}
+        if settings.ingest.normalize_processes:
+            from streams.normalize_pool import NormalizePool
+
+            self.normalize_pool = NormalizePool(
+                settings.ingest.normalize_processes, max_record_bytes=settings.ingest.max_record_bytes,
+                raw_cap=settings.ingest.dead_letter_raw_cap, redact_bodies=settings.ingest.redact_bodies,
+                policy_file=settings.detection.policy_file,
+            )
         self.loop_runner = IngestLoop(
             consumer=consumer,
             family_by_topic=family_by_topic,
@@ -74,6 +83,7 @@ class IngestService(Service):
             redact_bodies=settings.ingest.redact_bodies,
             events_per_message=settings.ingest.events_per_message,
             metrics=self.metrics,
+            normalizer=self.normalize_pool,
         )
         self.loop_runner.start()
         self.query_server = QueryServer(
@@ -90,6 +100,8 @@ class IngestService(Service):
             await self.query_server.stop()
         if self.loop_runner is not None:
             self.loop_runner.stop()
+        if self.normalize_pool is not None:
+            self.normalize_pool.close()
         if self.producer is not None:
             self.producer.flush(10)
 

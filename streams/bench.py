@@ -4,7 +4,7 @@ Runs the embedded broker and a real `aispm up` worker process on loopback in a t
 produces the events as fast as the producer goes, and waits until the worker has landed them all.
 Reports end-to-end events/s (first produce to last landed), produce-to-landed latency p50/p99 (from
 the worker's own per-message measurement against each message's Kafka timestamp), and the worker's
-peak RSS (the kernel's VmHWM).
+peak RSS (the kernel's VmHWM), and that of its child processes (normalizing pool).
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args(argv)
 
+    import psutil
+
     from streams.broker import port_in_use, start_embedded_broker
     from streams.demo_runner import start_worker, stop_worker, wait_until
     from streams.kafka import ensure_topics
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                     producer.send(family, values)
                 report = producer.flush(300)
                 produced_s = time.monotonic() - started
+                del producer  # its connection would outlive the broker and log refusals
 
                 def landed() -> bool:
                     return remote_stats(settings)["ingest"]["messages"] >= report.messages
@@ -104,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                 elapsed = time.monotonic() - started
                 stats = remote_stats(settings)["ingest"]
                 rss = _peak_rss_mb(worker.pid)
+                helpers_rss = sum(_peak_rss_mb(child.pid) or 0
+                                  for child in psutil.Process(worker.pid).children(recursive=True))
             finally:
                 stop_worker(worker)
     result = {
@@ -117,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         "events_landed": stats["events_landed"],
         "dead_letters": stats["dead_letters"],
         "worker_peak_rss_mb": rss,
+        "worker_children_peak_rss_mb": round(helpers_rss, 1),  # normalizing processes
+        "settings": {"batch_size": settings.ingest.batch_size,
+                     "normalize_processes": settings.ingest.normalize_processes},
         "machine": {"cpus": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version()},
     }
     print(orjson.dumps(result).decode())

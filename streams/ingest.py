@@ -199,7 +199,8 @@ class IngestLoop:
     def __init__(self, *, consumer: Any, family_by_topic: dict[str, str], targets: LandingTargets,
                  batch_size: int, flush_interval_s: float, max_record_bytes: int, raw_cap: int,
                  redact_bodies: bool, events_per_message: int, metrics: IngestMetrics | None = None,
-                 queue_depth: int = 2) -> None:
+                 queue_depth: int = 2,
+                 normalizer: Callable[[list[RawMessage]], BatchOutput] | None = None) -> None:
         self.consumer = consumer
         self.family_by_topic = family_by_topic
         self.targets = targets
@@ -210,6 +211,8 @@ class IngestLoop:
         self.redact_bodies = redact_bodies
         self.events_per_message = events_per_message
         self.metrics = metrics or IngestMetrics()
+        self.normalizer = normalizer
+        """Normalizes and enriches a batch elsewhere (streams.normalize_pool); None: in this thread."""
         self._stop = threading.Event()
         self._queue: queue.Queue[PreparedBatch | None] = queue.Queue(maxsize=queue_depth)
         self._thread: threading.Thread | None = None
@@ -289,9 +292,12 @@ class IngestLoop:
                        m.timestamp()[1])
             for m in batch
         ]
-        output = process_batch(raw, max_record_bytes=self.max_record_bytes, raw_cap=self.raw_cap,
-                               redact_bodies=self.redact_bodies)
-        self.targets.enrich(output.events)
+        if self.normalizer is not None:
+            output = self.normalizer(raw)
+        else:
+            output = process_batch(raw, max_record_bytes=self.max_record_bytes, raw_cap=self.raw_cap,
+                                   redact_bodies=self.redact_bodies)
+            self.targets.enrich(output.events)
         offsets: dict[tuple[str, int], int] = {}
         for message in raw:
             key = (message.topic, message.partition)

@@ -82,6 +82,10 @@ class IngestSettings(BaseModel):
         description="Bytes of the original kept with a dead letter; the full size is recorded beside it.",
     )
     redact_bodies: bool = Field(True, description="Replace prompt/body content by its size and hash.")
+    normalize_processes: int = Field(
+        0, ge=0, le=64,
+        description="Processes that normalize batches off the worker's GIL; 0 normalizes in the ingest thread.",
+    )
     events_per_message: int = Field(
         500, ge=1, le=10_000, description="Normalized events per message on the events topic."
     )

@@ -103,7 +103,9 @@ def rewind_group(handle: WorkerHandle) -> None:
 @pytest.fixture(scope="module")
 def spine(tmp_path_factory, embedded_broker):
     data_dir = tmp_path_factory.mktemp("spine")
-    handle = WorkerHandle(env=worker_env(data_dir, embedded_broker, AISPM_INGEST__MAX_RECORD_BYTES=str(MAX_RECORD_BYTES)),
+    # This worker normalizes in a spawned process; the alert tests' worker normalizes in its ingest thread.
+    handle = WorkerHandle(env=worker_env(data_dir, embedded_broker, AISPM_INGEST__MAX_RECORD_BYTES=str(MAX_RECORD_BYTES),
+                                         AISPM_INGEST__NORMALIZE_PROCESSES="1"),
                           data_dir=data_dir)
     handle.start()
     yield handle

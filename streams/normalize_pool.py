@@ -1,0 +1,79 @@
+"""Normalization and AI enrichment in worker processes, off the ingest process's GIL.
+
+In one process, normalizing (pure Python) competes for the GIL with landing and the Faust detection
+agent, so the ingest stage tops out well below what one core could normalize. With
+``AISPM_INGEST__NORMALIZE_PROCESSES=N`` each batch is split across N spawned processes; the ingest
+thread waits for them with the GIL released. Processes are spawned, not forked: the worker runs
+librdkafka and asyncio threads that a fork would copy in an undefined state.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from streams.ingest import BatchOutput, RawMessage, process_batch
+
+__all__ = ["NormalizePool"]
+
+log = logging.getLogger(__name__)
+
+_enrich = None  # set in each pool process by _start
+
+
+def _start(policy_file: str | None) -> None:
+    global _enrich
+    from streams.catalog import default_catalog
+    from streams.detections.pipeline import Detectors
+    from streams.policy import Policy, PolicyFile
+    from streams.rules import RuleEngine
+
+    policy = PolicyFile(policy_file).current if policy_file else Policy.discovery
+    _enrich = Detectors(default_catalog(), policy, RuleEngine(())).enrich
+
+
+def _normalize(raw: list[tuple], max_record_bytes: int, raw_cap: int, redact_bodies: bool) -> BatchOutput:
+    output = process_batch([RawMessage(*fields) for fields in raw], max_record_bytes=max_record_bytes,
+                           raw_cap=raw_cap, redact_bodies=redact_bodies)
+    if _enrich is not None:
+        _enrich(output.events)
+    return output
+
+
+class NormalizePool:
+    def __init__(self, processes: int, *, max_record_bytes: int, raw_cap: int, redact_bodies: bool,
+                 policy_file: Path | None) -> None:
+        self.processes = processes
+        self._options = (max_record_bytes, raw_cap, redact_bodies)
+        self._policy_file = str(policy_file) if policy_file else None
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start, initargs=(self._policy_file,))
+
+    def __call__(self, messages: list[RawMessage]) -> BatchOutput:
+        """Normalized and enriched events and dead letters of ``messages``, in their order."""
+        raw = [(m.family, m.topic, m.partition, m.offset, m.value, m.timestamp_ms) for m in messages]
+        size = -(-len(raw) // self.processes) or 1
+        try:
+            parts = [self._pool.submit(_normalize, raw[start:start + size], *self._options)
+                     for start in range(0, len(raw), size)]
+            outputs = [part.result() for part in parts]
+        except BrokenProcessPool:
+            # A pool process died (e.g. killed for memory): start a new pool; the caller retries.
+            log.error("a normalizing process died; starting new ones")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            raise
+        merged = BatchOutput()
+        for output in outputs:
+            merged.events.extend(output.events)
+            merged.dead_letters.extend(output.dead_letters)
+        return merged
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
