@@ -32,6 +32,8 @@ def _start(policy_file: str | None) -> None:
     from streams.rules import RuleEngine
 
     policy = PolicyFile(policy_file).current if policy_file else Policy.discovery
+    # Read it now: later edits that do not parse then keep this version in force, as in the worker.
+    policy()
     _enrich = Detectors(default_catalog(), policy, RuleEngine(())).enrich
 
 
