@@ -7,20 +7,17 @@ Built by ``create_app`` at start (no import-time app), so tests and the CLI each
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import faust
 from mode import Service
 
 from streams.agents import DetectionMetrics, register_detection_agent
-from streams.catalog import default_catalog
 from streams.detections.pipeline import Detectors
 from streams.ingest import IngestLoop, IngestMetrics, LandingTargets
 from streams.kafka import Topics, consumer_config, faust_broker_settings, producer_config
-from streams.policy import Policy, PolicyFile
+from streams.policy import policy_source
 from streams.query import QueryServer, clear_worker_state, ensure_token, write_worker_state
-from streams.rules import RuleEngine, load_rules
 from streams.settings import Settings
 from streams.store import Store
 
@@ -124,15 +121,6 @@ class IngestService(Service):
             raise RuntimeError(f"{remaining} messages to {topic} not delivered within 30 s")
 
 
-def policy_source(settings: Settings) -> Callable[[], Policy]:
-    """The current sanctioned-use policy: reloaded when its file changes; discovery mode without one."""
-    if settings.detection.policy_file is None:
-        return Policy.discovery
-    policy_file = PolicyFile(settings.detection.policy_file)
-    policy_file.current()  # a broken policy at start is a configuration error, raised here
-    return policy_file.current
-
-
 def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App:
     app = faust.App(
         "aispm",
@@ -150,8 +138,8 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
         producer_linger_ms=5,
         datadir=str(settings.data_dir.resolve() / "faust"),
     )
-    detectors = Detectors(default_catalog(), policy_source(settings),
-                          RuleEngine(load_rules(settings.detection.sigma_rules)))
+    detectors = Detectors.default(policy_source(settings.detection.policy_file),
+                                  sigma_paths=settings.detection.sigma_rules)
     detection_metrics = DetectionMetrics()
     register_detection_agent(app, settings, detectors=detectors, land_alerts=store.land_alerts,
                              metrics=detection_metrics)

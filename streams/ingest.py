@@ -68,8 +68,12 @@ def dead_letter_row(message: RawMessage, failure: Failure, index: int, received_
 
 
 def process_batch(messages: Iterable[RawMessage], *, max_record_bytes: int, raw_cap: int,
-                  redact_bodies: bool = True, now_ms: int | None = None) -> BatchOutput:
-    """Normalize a batch of raw messages. Never raises for any message content."""
+                  redact_bodies: bool = True, now_ms: int | None = None,
+                  enrich: Callable[[list[dict]], Any] | None = None) -> BatchOutput:
+    """Normalize a batch of raw messages, then ``enrich`` the events (AI use, sanctioned or not).
+
+    Never raises for any message content; enrichment may (e.g. a policy that cannot be read).
+    """
     received_at = now_ms if now_ms is not None else int(time.time() * 1000)
     out = BatchOutput()
     for message in messages:
@@ -80,6 +84,8 @@ def process_batch(messages: Iterable[RawMessage], *, max_record_bytes: int, raw_
         out.events.extend(result.events)
         for index, failure in enumerate(result.failures):
             out.dead_letters.append(dead_letter_row(message, failure, index, received_at, raw_cap))
+    if enrich is not None:
+        enrich(out.events)
     return out
 
 
@@ -296,8 +302,7 @@ class IngestLoop:
             output = self.normalizer(raw)
         else:
             output = process_batch(raw, max_record_bytes=self.max_record_bytes, raw_cap=self.raw_cap,
-                                   redact_bodies=self.redact_bodies)
-            self.targets.enrich(output.events)
+                                   redact_bodies=self.redact_bodies, enrich=self.targets.enrich)
         offsets: dict[tuple[str, int], int] = {}
         for message in raw:
             key = (message.topic, message.partition)

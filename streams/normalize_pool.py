@@ -25,24 +25,16 @@ _enrich = None  # set in each pool process by _start
 
 
 def _start(policy_file: str | None) -> None:
-    global _enrich
-    from streams.catalog import default_catalog
+    global _enrich  # one enricher per pool process, built once
     from streams.detections.pipeline import Detectors
-    from streams.policy import Policy, PolicyFile
-    from streams.rules import RuleEngine
+    from streams.policy import policy_source
 
-    policy = PolicyFile(policy_file).current if policy_file else Policy.discovery
-    # Read it now: later edits that do not parse then keep this version in force, as in the worker.
-    policy()
-    _enrich = Detectors(default_catalog(), policy, RuleEngine(())).enrich
+    _enrich = Detectors.default(policy_source(Path(policy_file) if policy_file else None)).enrich
 
 
 def _normalize(raw: list[tuple], max_record_bytes: int, raw_cap: int, redact_bodies: bool) -> BatchOutput:
-    output = process_batch([RawMessage(*fields) for fields in raw], max_record_bytes=max_record_bytes,
-                           raw_cap=raw_cap, redact_bodies=redact_bodies)
-    if _enrich is not None:
-        _enrich(output.events)
-    return output
+    return process_batch([RawMessage(*fields) for fields in raw], max_record_bytes=max_record_bytes,
+                         raw_cap=raw_cap, redact_bodies=redact_bodies, enrich=_enrich)
 
 
 class NormalizePool:

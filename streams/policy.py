@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -358,3 +359,15 @@ class PolicyFile:
         self.loads += 1
         self._policy, self._digest, self.last_error = policy, digest, None
         return policy
+
+
+def policy_source(path: Path | None) -> Callable[[], Policy]:
+    """The current sanctioned-use policy: reloaded when its file changes; discovery mode without one.
+
+    Reads the file at once, so a broken policy at start is a configuration error raised here.
+    """
+    if path is None:
+        return Policy.discovery
+    policy_file = PolicyFile(path)
+    policy_file.current()
+    return policy_file.current

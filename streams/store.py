@@ -221,18 +221,12 @@ class Store:
             first_of_id.setdefault(event["event_id"], event)
         if not first_of_id:
             return NewEvents([], [], len(events))
-        keys = [event_key(event_id) for event_id in first_of_id]
+        keys = {event_id: event_key(event_id) for event_id in first_of_id}
         times = [event["time"] for event in first_of_id.values()]
         with self._lock:
-            known = self._stored_event_ids(keys, min(times), max(times))
-        if known:
-            kept = [(event, key) for (event_id, event), key in zip(first_of_id.items(), keys, strict=True)
-                    if event_id not in known]
-            unstored = [event for event, _ in kept]
-            keys = [key for _, key in kept]
-        else:
-            unstored = list(first_of_id.values())
-        return NewEvents(unstored, keys, len(events) - len(unstored))
+            known = self._stored_event_ids(list(keys.values()), min(times), max(times))
+        unstored = [event for event_id, event in first_of_id.items() if event_id not in known]
+        return NewEvents(unstored, [keys[event["event_id"]] for event in unstored], len(events) - len(unstored))
 
     def insert_events(self, new: NewEvents) -> None:
         if not new.events:

@@ -22,20 +22,18 @@ import orjson
 def detect(family: str, policy_path: Path | None, fmt: str, window_s: int, sigma_paths: tuple[Path, ...],
            files: tuple[Path, ...]) -> None:
     """Offline: the alerts FILES would raise (no Kafka, no ClickHouse). Exit 1 when there are any."""
-    from streams.catalog import default_catalog
     from streams.catalog.yaml_source import ConfigFileError
     from streams.detections.pipeline import Detectors
     from streams.offline import detect_files
     from streams.policy import Policy
-    from streams.rules import RuleEngine, RuleLoadError, load_rules
+    from streams.rules import RuleLoadError
 
     try:
         policy = Policy.from_file(policy_path) if policy_path else Policy.discovery()
-        engine = RuleEngine(load_rules(sigma_paths))
+        detectors = Detectors.default(lambda: policy, sigma_paths=sigma_paths)
     except (ConfigFileError, RuleLoadError) as error:
         click.echo(str(error), err=True)
         sys.exit(2)
-    detectors = Detectors(default_catalog(), lambda: policy, engine)
     result = detect_files(family, files, detectors, window_ms=window_s * 1000)
     alerts = sorted(result.alerts.values(), key=lambda alert: alert["finding_info"]["first_seen_time"])
     if fmt == "jsonl":

@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -24,7 +25,7 @@ from streams.catalog import Catalog, default_catalog
 from streams.detections import bedrock_runtime, credential_exposure, shadow_ai
 from streams.detections.finding import Finding
 from streams.policy import Policy
-from streams.rules.engine import RuleEngine, RuleError, default_engine
+from streams.rules.engine import RuleEngine, RuleError, load_rules
 
 __all__ = ["AlertBatch", "DetectionResult", "Detectors"]
 
@@ -54,8 +55,10 @@ class Detectors:
     engine: RuleEngine
 
     @classmethod
-    def default(cls, policy: Callable[[], Policy] | None = None) -> Detectors:
-        return cls(default_catalog(), policy or Policy.discovery, default_engine())
+    def default(cls, policy: Callable[[], Policy] | None = None,
+                sigma_paths: Iterable[str | Path] = ()) -> Detectors:
+        """The bundled catalog, ``policy`` (discovery mode without one), the built-in and Sigma rules."""
+        return cls(default_catalog(), policy or Policy.discovery, RuleEngine(load_rules(sigma_paths)))
 
     # -- enrichment ------------------------------------------------------------------------------------
     def enrich(self, events: list[dict]) -> int:

@@ -7,13 +7,13 @@ One rule per module (file name = rule id), each with metadata, a pure ``rule(eve
 
 from streams.rules.base import Example, Rule, RuleLoadError, RuleMeta
 from streams.rules.engine import (
-                                  Evaluation,
-                                  RuleEngine,
-                                  RuleError,
-                                  discover_rules,
-                                  evaluate,
-                                  example_problems,
-                                  load_rules,
+    Evaluation,
+    RuleEngine,
+    RuleError,
+    discover_rules,
+    evaluate,
+    example_problems,
+    load_rules,
 )
 from streams.rules.record import ct
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from streams.catalog import default_catalog
 from streams.demo import generate
 from streams.detections.pipeline import Detectors
 from streams.ingest import RawMessage, process_batch
 from streams.normalize_pool import NormalizePool
-from streams.policy import PolicyFile
-from streams.rules import RuleEngine
+from streams.policy import policy_source
 
 POLICY = """
 version: 1
@@ -31,8 +29,8 @@ def messages() -> list[RawMessage]:
 def test_the_pool_matches_the_thread_event_for_event(messages, tmp_path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
-    expected = process_batch(messages, max_record_bytes=1 << 20, raw_cap=4096, redact_bodies=True, now_ms=0)
-    Detectors(default_catalog(), PolicyFile(policy).current, RuleEngine(())).enrich(expected.events)
+    expected = process_batch(messages, max_record_bytes=1 << 20, raw_cap=4096, redact_bodies=True, now_ms=0,
+                             enrich=Detectors.default(policy_source(policy)).enrich)
     assert expected.dead_letters and any(event["ai_sanctioned"] for event in expected.events)
 
     pool = NormalizePool(2, max_record_bytes=1 << 20, raw_cap=4096, redact_bodies=True, policy_file=policy)
