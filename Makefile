@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-unit bench lint clean
+.PHONY: demo test test-unit bench chaos lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test-unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m streams.bench
+
+# >= 100,000 events while the worker is SIGKILLed 8 times and the store fails once; one JSON line out.
+chaos: $(STAMP)
+	$(BIN)/python -m streams.chaos
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams schemas models tests

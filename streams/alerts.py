@@ -1,8 +1,8 @@
 """Findings -> SIEM alerts: windowed dedup, and the OCSF Detection Finding every SIEM can ingest.
 
-``AlertDeduper`` turns a stream of findings into one alert per ``finding.key()`` per time window:
-the first finding opens an alert, repeats inside the window raise its count. Its state is a mapping of
-plain JSON-able dicts, so it can be a dict in tests and backfills and a Faust table in the stream.
+One alert per ``finding.key()`` per tumbling window of event time (``alert_id_of``); its count is
+the number of distinct events behind it, kept by an ``AlertLedger`` (a ClickHouse table in the stream,
+a dict offline), so a redelivered or replayed event never counts twice and a lost worker loses nothing.
 
 ``to_ocsf`` renders an alert as an OCSF 1.x Detection Finding (class 2004). The normalized event goes
 in as evidence without its raw record: the raw text is already redacted, but an alert travels further
@@ -11,16 +11,16 @@ than the event store, so it carries only the mapped fields.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Protocol
 
 import orjson
 
 from streams.detections.finding import Finding
 from streams.normalize.base import stable_id
 
-__all__ = ["OCSF_VERSION", "AlertDeduper", "AlertEmit", "alert_for", "to_ocsf"]
+__all__ = ["OCSF_VERSION", "AlertEvent", "AlertLedger", "AlertTally", "MemoryLedger", "alert_for", "alert_id_of",
+           "to_ocsf", "window_start"]
 
 OCSF_VERSION = "1.5.0"
 PRODUCT = {"name": "aispm", "vendor_name": "aispm project"}
@@ -199,65 +199,80 @@ def _observables(finding: Finding) -> list[dict[str, Any]]:
     return observables
 
 
-# --- dedup ---------------------------------------------------------------------------------------------
+# --- alerts from findings --------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class AlertEmit:
-    """What to send after one finding: a new alert, or an open alert's higher count."""
+class AlertEvent:
+    """One event behind one alert: the unit an alert's count is made of."""
 
-    kind: Literal["new", "update"]
     alert_id: str
-    key: str
+    event_id: str
+    event_time_ms: int
+    detection: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertTally:
+    """An alert's state after a batch's events were recorded against it."""
+
+    alert_id: str
     count: int
+    """Distinct events behind the alert, whatever was delivered twice."""
+    prior: int
+    """Of those, the events recorded before (outside) this batch: 0 means the alert is new."""
     first_seen_ms: int
     last_seen_ms: int
 
     @property
     def is_new(self) -> bool:
-        return self.kind == "new"
+        return self.prior == 0
 
 
-class AlertDeduper:
-    """One alert per ``finding.key()`` per window of ``window_ms``.
+class AlertLedger(Protocol):
+    """Where the events behind each alert are recorded. Recording the same event twice changes nothing."""
 
-    A window opens at the first finding of a key and lasts ``window_ms``; findings of that key before
-    it ends (late ones included) count towards the open alert, the first one after it opens a new
-    alert. Alert ids derive from key and window start, so a replay of the same findings yields the
-    same ids. ``state`` values are replaced, never mutated in place, as a Faust table requires.
+    def record(self, events: list[AlertEvent]) -> dict[str, AlertTally]:
+        """Record ``events``; the tally of every alert they touch (by alert id)."""
+        ...
+
+
+def window_start(time_ms: int, window_ms: int) -> int:
+    """Start of the tumbling window (aligned to the epoch) that ``time_ms`` falls in."""
+    if window_ms <= 0:
+        raise ValueError("window_ms must be positive")
+    return time_ms - time_ms % window_ms
+
+
+def alert_id_of(finding: Finding, window_ms: int) -> str:
+    """One alert per ``finding.key()`` per tumbling window of event time.
+
+    The id is a pure function of the finding: a replay, a redelivery, a restarted worker or another
+    worker all name the same alert for the same finding, with no state to lose or to agree on.
     """
-
-    def __init__(self, window_ms: int, state: MutableMapping[str, dict] | None = None) -> None:
-        if window_ms <= 0:
-            raise ValueError("window_ms must be positive")
-        self.window_ms = window_ms
-        self.state: MutableMapping[str, dict] = state if state is not None else {}
-
-    def observe(self, finding: Finding, time_ms: int | None = None) -> AlertEmit:
-        """Record one finding (at its event's time unless ``time_ms`` is given); say what to emit."""
-        at = finding.event["time"] if time_ms is None else time_ms
-        key = finding.key()
-        open_alert = self.state.get(key)
-        if open_alert is None or at >= open_alert["window_start_ms"] + self.window_ms:
-            alert = {"alert_id": stable_id("alert", key, str(at)), "window_start_ms": at,
-                     "first_seen_ms": at, "last_seen_ms": at, "count": 1}
-            kind: Literal["new", "update"] = "new"
-        else:
-            alert = {**open_alert, "count": open_alert["count"] + 1,
-                     "first_seen_ms": min(open_alert["first_seen_ms"], at),
-                     "last_seen_ms": max(open_alert["last_seen_ms"], at)}
-            kind = "update"
-        self.state[key] = alert
-        return AlertEmit(kind, alert["alert_id"], key, alert["count"], alert["first_seen_ms"], alert["last_seen_ms"])
-
-    def expire(self, now_ms: int) -> list[str]:
-        """Forget windows that ended before ``now_ms`` (their keys are returned), bounding the state."""
-        closed = [key for key, alert in self.state.items() if now_ms >= alert["window_start_ms"] + self.window_ms]
-        for key in closed:
-            del self.state[key]
-        return closed
+    return stable_id("alert", finding.key(), str(window_start(finding.event["time"], window_ms)))
 
 
-def alert_for(finding: Finding, emit: AlertEmit) -> dict[str, Any]:
-    """The OCSF alert to send for ``emit`` (a Create for a new alert, an Update for a higher count)."""
-    return to_ocsf(finding, emit.count, emit.first_seen_ms, emit.last_seen_ms, emit.alert_id,
-                   update=not emit.is_new)
+class MemoryLedger:
+    """An ``AlertLedger`` in memory (offline detection, tests): every alert's event ids."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, dict[str, int]] = {}
+
+    def record(self, events: list[AlertEvent]) -> dict[str, AlertTally]:
+        batch: dict[str, set[str]] = {}
+        for item in events:
+            self._events.setdefault(item.alert_id, {}).setdefault(item.event_id, item.event_time_ms)
+            batch.setdefault(item.alert_id, set()).add(item.event_id)
+        tallies = {}
+        for alert_id, in_batch in batch.items():
+            recorded = self._events[alert_id]
+            times = recorded.values()
+            tallies[alert_id] = AlertTally(alert_id, len(recorded), len(recorded.keys() - in_batch),
+                                           min(times), max(times))
+        return tallies
+
+
+def alert_for(finding: Finding, tally: AlertTally) -> dict[str, Any]:
+    """The OCSF alert to send for ``tally`` (a Create for a new alert, an Update for a higher count)."""
+    return to_ocsf(finding, tally.count, tally.first_seen_ms, tally.last_seen_ms, tally.alert_id,
+                   update=not tally.is_new)

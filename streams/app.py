@@ -12,7 +12,8 @@ from typing import Any
 import faust
 from mode import Service
 
-from streams.agents import DetectionMetrics, register_detection_agent
+from streams.agents import register_detection_agent
+from streams.detection_stage import DetectionMetrics, DetectionStage
 from streams.detections.pipeline import Detectors
 from streams.ingest import IngestLoop, IngestMetrics, LandingTargets
 from streams.kafka import Topics, consumer_config, faust_broker_settings, producer_config
@@ -28,7 +29,7 @@ class IngestService(Service):
     """Hosts the batch landing loop (confluent-kafka, own thread) and the query endpoint."""
 
     def __init__(self, *, settings: Settings, bootstrap: str, store: Store, detectors: Detectors,
-                 detection_metrics: DetectionMetrics, **kwargs: Any) -> None:
+                 detection_metrics: DetectionMetrics, alert_producer: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.bootstrap = bootstrap
@@ -40,6 +41,7 @@ class IngestService(Service):
         self.loop_runner: IngestLoop | None = None
         self.normalize_pool: Any = None
         self.producer: Any = None
+        self.alert_producer = alert_producer
         self.query_server: QueryServer | None = None
 
     def stats(self) -> dict:
@@ -53,6 +55,7 @@ class IngestService(Service):
         self.producer = Producer(producer_config(settings, self.bootstrap))
         consumer = Consumer(consumer_config(settings, self.bootstrap))
         consumer.subscribe(list(self.topics.raw.values()))
+        events_partitions = _partition_count(self.producer, self.topics.events)
         family_by_topic = {topic: family for family, topic in self.topics.raw.items()}
         if settings.ingest.normalize_processes:
             from streams.normalize_pool import NormalizePool
@@ -79,6 +82,7 @@ class IngestService(Service):
             raw_cap=settings.ingest.dead_letter_raw_cap,
             redact_bodies=settings.ingest.redact_bodies,
             events_per_message=settings.ingest.events_per_message,
+            events_partitions=events_partitions,
             metrics=self.metrics,
             normalizer=self.normalize_pool,
         )
@@ -99,26 +103,46 @@ class IngestService(Service):
             self.loop_runner.stop()
         if self.normalize_pool is not None:
             self.normalize_pool.close()
-        if self.producer is not None:
-            self.producer.flush(10)
+        for producer in (self.producer, self.alert_producer):
+            if producer is not None:
+                producer.flush(10)
 
-    def _send_events(self, messages: list[bytes]) -> None:
-        self._produce(self.topics.events, messages)
+    def _send_events(self, messages: list[tuple[int, bytes]]) -> None:
+        produce_all(self.producer, self.topics.events, [(partition, None, value) for partition, value in messages])
 
     def _send_dead_letters(self, messages: list[bytes]) -> None:
-        self._produce(self.topics.dead_letters, messages)
+        produce_all(self.producer, self.topics.dead_letters, [(None, None, value) for value in messages])
 
-    def _produce(self, topic: str, messages: list[bytes]) -> None:
-        for value in messages:
-            while True:
-                try:
-                    self.producer.produce(topic, value)
-                    break
-                except BufferError:  # local queue full: let deliveries drain, then retry
-                    self.producer.poll(0.1)
-        remaining = self.producer.flush(30)
-        if remaining:
-            raise RuntimeError(f"{remaining} messages to {topic} not delivered within 30 s")
+
+def _partition_count(producer: Any, topic: str) -> int:
+    """Partitions of ``topic`` as the cluster has it (it may predate the configured count)."""
+    metadata = producer.list_topics(topic, timeout=30).topics.get(topic)
+    if metadata is None or metadata.error is not None or not metadata.partitions:
+        raise RuntimeError(f"topic {topic} is not available: {metadata.error if metadata else 'missing'}")
+    return len(metadata.partitions)
+
+
+def produce_all(producer: Any, topic: str, messages: list[tuple[int | None, bytes | None, bytes]],
+                timeout_s: float = 30) -> None:
+    """Produce (partition, key, value) messages and return once all were delivered; raise otherwise."""
+    failures: list[str] = []
+
+    def delivered(error: Any, _message: Any) -> None:
+        if error is not None:
+            failures.append(str(error))
+
+    for partition, key, value in messages:
+        extra = {} if partition is None else {"partition": partition}
+        while True:
+            try:
+                producer.produce(topic, value, key=key, on_delivery=delivered, **extra)
+                break
+            except BufferError:  # local queue full: let deliveries drain, then retry
+                producer.poll(0.1)
+    remaining = producer.flush(timeout_s)
+    if remaining or failures:
+        raise RuntimeError(f"{remaining + len(failures)} messages to {topic} not delivered "
+                           f"within {timeout_s:.0f} s: {failures[:3]}")
 
 
 def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App:
@@ -138,12 +162,21 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
         producer_linger_ms=5,
         datadir=str(settings.data_dir.resolve() / "faust"),
     )
+    from confluent_kafka import Producer
+
     detectors = Detectors.default(policy_source(settings.detection.policy_file),
                                   sigma_paths=settings.detection.sigma_rules)
     detection_metrics = DetectionMetrics()
-    register_detection_agent(app, settings, detectors=detectors, land_alerts=store.land_alerts,
-                             metrics=detection_metrics)
+    alert_producer = Producer(producer_config(settings, bootstrap))
+    alerts_topic = Topics.from_settings(settings).alerts
+    stage = DetectionStage(
+        detectors=detectors, store=store, window_ms=settings.detection.alert_window_s * 1000,
+        send_alerts=lambda messages: produce_all(alert_producer, alerts_topic,
+                                                 [(None, key, value) for key, value in messages]),
+        metrics=detection_metrics,
+    )
+    register_detection_agent(app, settings, stage=stage)
     ingest = IngestService(settings=settings, bootstrap=bootstrap, store=store, detectors=detectors,
-                           detection_metrics=detection_metrics)
+                           detection_metrics=detection_metrics, alert_producer=alert_producer)
     app.aispm_ingest = ingest  # type: ignore[attr-defined]
     return app

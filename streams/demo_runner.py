@@ -41,13 +41,14 @@ def demo_messages(seed: int, scale: int) -> dict[str, list[bytes]]:
     return {family: list(generated.get(family, [])) + list(samples.get(family, [])) for family in SOURCE_FAMILIES}
 
 
-def start_worker(settings: Settings, timeout_s: float = 120, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`aispm up` in a child process; returns once its query endpoint answers."""
+def start_worker(settings: Settings, timeout_s: float = 120, env: dict[str, str] | None = None,
+                 command: list[str] | None = None) -> subprocess.Popen:
+    """`aispm up` (or ``command``) in a child process; returns once its query endpoint answers."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.run_dir / "worker.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "up"], stdout=log, stderr=subprocess.STDOUT,
+            command or [sys.executable, "-m", "streams.cli", "up"], stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, env=env or os.environ.copy(),
         )
     deadline = time.monotonic() + timeout_s

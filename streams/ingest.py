@@ -15,6 +15,7 @@ forwarding comes first.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -92,6 +93,37 @@ def process_batch(messages: Iterable[RawMessage], *, max_record_bytes: int, raw_
 def chunk_events(events: list[dict], per_message: int) -> list[bytes]:
     """Normalized events as JSON arrays of at most ``per_message`` events each (the events topic format)."""
     return [orjson.dumps(events[start:start + per_message]) for start in range(0, len(events), per_message)]
+
+
+def routing_key(event: dict) -> str:
+    """What decides an event's events-topic partition: what stateful detections relate events by.
+
+    CloudTrail by account (rules learn an account's AI data buckets and follow its principals),
+    everything else by principal. Events of one key then reach the detections in the order they
+    were forwarded, on one partition, whichever worker consumes it.
+    """
+    if event.get("source_family") == "cloudtrail" and event.get("cloud_account"):
+        return str(event["cloud_account"])
+    return str(event.get("actor") or event.get("src_ip") or "")
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """A stable partition for ``key`` (the same in every process and version)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") % partitions
+
+
+def route_events(events: list[dict], partitions: int, per_message: int) -> list[tuple[int, bytes]]:
+    """(partition, events-topic message) pairs: events grouped by ``routing_key``, in their order."""
+    by_partition: dict[int, list[dict]] = {}
+    partition_by_key: dict[str, int] = {}
+    for event in events:
+        key = routing_key(event)
+        partition = partition_by_key.get(key)
+        if partition is None:
+            partition = partition_by_key[key] = partition_of(key, partitions)
+        by_partition.setdefault(partition, []).append(event)
+    return [(partition, chunk) for partition, group in sorted(by_partition.items())
+            for chunk in chunk_events(group, per_message)]
 
 
 def dead_letter_message(row: dict) -> bytes:
@@ -176,7 +208,8 @@ class LandingTargets:
     """The batch's events not stored yet (``.events``, ``.duplicates``), for ``insert_events``."""
     insert_events: Callable[[Any], None]
     land_dead_letters: Callable[[list[dict]], Any]
-    send_events: Callable[[list[bytes]], None]
+    send_events: Callable[[list[tuple[int, bytes]]], None]
+    """(partition, message) pairs for the events topic; returns once they were delivered."""
     send_dead_letters: Callable[[list[bytes]], None]
     enrich: Callable[[list[dict]], Any] = lambda events: None
     """AI enrichment of events before they land (catalog + policy); a no-op by default."""
@@ -191,6 +224,8 @@ class PreparedBatch:
     offsets: dict[tuple[str, int], int]
     produced_at_ms: list[int]
     messages: int
+    forwarded: bool = False
+    """Its new events went downstream (set once, so retries of the insert do not send them again)."""
 
 
 class IngestLoop:
@@ -204,7 +239,8 @@ class IngestLoop:
 
     def __init__(self, *, consumer: Any, family_by_topic: dict[str, str], targets: LandingTargets,
                  batch_size: int, flush_interval_s: float, max_record_bytes: int, raw_cap: int,
-                 redact_bodies: bool, events_per_message: int, metrics: IngestMetrics | None = None,
+                 redact_bodies: bool, events_per_message: int, events_partitions: int = 1,
+                 metrics: IngestMetrics | None = None,
                  queue_depth: int = 2,
                  normalizer: Callable[[list[RawMessage]], BatchOutput] | None = None) -> None:
         self.consumer = consumer
@@ -216,6 +252,7 @@ class IngestLoop:
         self.raw_cap = raw_cap
         self.redact_bodies = redact_bodies
         self.events_per_message = events_per_message
+        self.events_partitions = events_partitions
         self.metrics = metrics or IngestMetrics()
         self.normalizer = normalizer
         """Normalizes and enriches a batch elsewhere (streams.normalize_pool); None: in this thread."""
@@ -352,7 +389,11 @@ class IngestLoop:
         """
         output = prepared.output
         new = self.targets.new_events(output.events)
-        self.targets.send_events(chunk_events(new.events, self.events_per_message))
+        if not prepared.forwarded:
+            # A retry after a failed insert must not forward the batch again: each retry would put
+            # another copy of every event on the events topic.
+            self.targets.send_events(route_events(new.events, self.events_partitions, self.events_per_message))
+            prepared.forwarded = True
         self.targets.insert_events(new)
         self.targets.land_dead_letters(output.dead_letters)
         self.targets.send_dead_letters(prepared.dead_letter_messages)

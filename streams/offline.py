@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.alerts import AlertDeduper
+from streams.alerts import MemoryLedger
 from streams.detections.pipeline import Detectors
 from streams.normalize import normalize_message
 from streams.normalize.base import RecordMeta
@@ -30,9 +30,8 @@ class OfflineResult:
 def detect_files(family: str, paths: Iterable[Path], detectors: Detectors, *, window_ms: int,
                  batch_size: int = 2000) -> OfflineResult:
     result = OfflineResult()
-    deduper = AlertDeduper(window_ms)
+    ledger = MemoryLedger()
     rule_state: dict[str, dict] = {}
-    counted: dict[str, list[str]] = {}
     batch: list[dict] = []
 
     def flush() -> None:
@@ -40,7 +39,7 @@ def detect_files(family: str, paths: Iterable[Path], detectors: Detectors, *, wi
         detection = detectors.detect(batch, rule_state)
         result.findings += len(detection.findings)
         result.rule_errors.extend(f"{e.rule_id} on {e.event_id}: {e.error}" for e in detection.rule_errors)
-        alerts = detectors.alerts(detection.findings, deduper, counted)
+        alerts = detectors.alerts(detection.findings, ledger, window_ms)
         for alert in alerts.ocsf:
             result.alerts[alert["finding_info"]["uid"]] = alert
         batch.clear()

@@ -100,7 +100,15 @@ class QuerySettings(BaseModel):
 class DetectionSettings(BaseModel):
     policy_file: Path | None = Field(None, description="Sanctioned-use policy YAML; unset = discovery mode.")
     alert_window_s: int = Field(
-        3600, ge=1, le=30 * 86400, description="One alert per (detection, principal, provider) per window."
+        3600, ge=1, le=30 * 86400,
+        description="One alert per (detection, principal, provider) per window of event time (tumbling, "
+                    "aligned to the epoch).",
+    )
+    batch_messages: int = Field(
+        20, ge=1, le=1000, description="Events-topic messages the detection agent takes at a time."
+    )
+    batch_interval_s: float = Field(
+        0.5, gt=0, le=60, description="Longest the detection agent waits to fill a batch."
     )
     sigma_rules: list[Path] = Field(
         default_factory=list,

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import orjson
 import polars as pl
 
 from schemas.event import EVENT_FIELDS
+from streams.alerts import AlertEvent, AlertTally
 from streams.settings import Settings
 
 # Arrow/polars types of the normalized event columns, in table order.
@@ -45,6 +48,10 @@ ALERT_SCHEMA: dict[str, pl.DataType] = {
     "context": pl.Utf8(), "event_id": pl.Utf8(), "ocsf": pl.Utf8(), "updated_at": pl.Int64(),
 }
 _MS_COLUMNS = {"alerts": ("first_seen", "last_seen", "updated_at")}
+
+ALERT_EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "alert_id": pl.Utf8(), "event_id": pl.Utf8(), "event_time": pl.Int64(), "detection": pl.Utf8(),
+}
 
 # Ids looked up per dedup query: keeps the query (and, over HTTP, its URL) well under server limits.
 _DEDUP_CHUNK = 5000
@@ -187,25 +194,30 @@ class Store:
 
     def _apply_ttl(self) -> None:
         days = self.settings.clickhouse.ttl_days
+        tables = (("events", "ingested_at"), ("dead_letters", "received_at")) + self._extra_ttl_tables()
+        # The state names the tables too, so a table added by a later migration gets its TTL.
+        wanted = f"{days}:{','.join(table for table, _ in tables)}"
         current = self.client.query(
             "SELECT argMax(value, updated_at) FROM schema_state WHERE key = 'ttl_days'").result_rows
-        if current and current[0][0] == str(days):
+        if current and current[0][0] == wanted:
             return
         # Retention counts from ingestion, not event time: a backfill of last year's logs must stay
         # queryable for the TTL after it was loaded instead of expiring on arrival.
-        for table, column in (("events", "ingested_at"), ("dead_letters", "received_at")) + self._extra_ttl_tables():
+        for table, column in tables:
             self.client.command(
                 f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) + toIntervalDay({{days:UInt32}})",
                 parameters={"days": days},
             )
-        self.client.insert("schema_state", [["ttl_days", str(days)]], column_names=["key", "value"])
+        self.client.insert("schema_state", [["ttl_days", wanted]], column_names=["key", "value"])
 
     def _extra_ttl_tables(self) -> tuple[tuple[str, str], ...]:
         rows = self.client.query(
-            "SELECT name FROM system.tables WHERE database = {db:String} AND name IN ('alerts')",
+            "SELECT name FROM system.tables WHERE database = {db:String} AND name IN ('alerts', 'alert_events') "
+            "ORDER BY name DESC",
             parameters={"db": self.database},
         ).result_rows
-        return tuple((name, "updated_at") for (name,) in rows)
+        columns = {"alerts": "updated_at", "alert_events": "recorded_at"}
+        return tuple((name, columns[name]) for (name,) in rows)
 
     # -- writing -----------------------------------------------------------------------------------
     def land_events(self, events: list[dict]) -> LandResult:
@@ -272,6 +284,53 @@ class Store:
         with self._lock:
             self.client.insert_arrow("alerts", frame.to_arrow())
         return frame.height
+
+    def land_alert_events(self, events: list[AlertEvent]) -> None:
+        """Record the events behind alerts (idempotent: a pair recorded twice counts once)."""
+        if not events:
+            return
+        frame = pl.DataFrame(
+            {"alert_id": [e.alert_id for e in events], "event_id": [e.event_id for e in events],
+             "event_time": [e.event_time_ms for e in events], "detection": [e.detection for e in events]},
+            schema=ALERT_EVENT_SCHEMA,
+        ).with_columns(pl.col("event_time").cast(pl.Datetime("ms", "UTC")))
+        with self._lock:
+            self.client.insert_arrow("alert_events", frame.to_arrow())
+
+    def alert_tallies(self, alert_ids: list[str], batch_event_ids: list[str]) -> dict[str, AlertTally]:
+        """Count, first and last event time of each alert from its recorded events; ``prior`` counts
+        the events that are not in ``batch_event_ids`` (those recorded by earlier batches)."""
+        tallies: dict[str, AlertTally] = {}
+        for start in range(0, len(alert_ids), _DEDUP_CHUNK):
+            with self._lock:
+                rows = self.client.query(
+                    "SELECT alert_id, uniqExact(event_id), uniqExactIf(event_id, NOT has({batch:Array(String)}, "
+                    "event_id)), toUnixTimestamp64Milli(min(event_time)), toUnixTimestamp64Milli(max(event_time)) "
+                    "FROM alert_events WHERE alert_id IN {ids:Array(String)} GROUP BY alert_id",
+                    parameters={"ids": alert_ids[start:start + _DEDUP_CHUNK], "batch": batch_event_ids},
+                ).result_rows
+            for alert_id, count, prior, first, last in rows:
+                tallies[alert_id] = AlertTally(alert_id, int(count), int(prior), int(first), int(last))
+        return tallies
+
+    def load_rule_state(self) -> dict[str, dict]:
+        """Every key the stateful rules last saved (deleted keys left out)."""
+        with self._lock:
+            rows = self.client.query(
+                "SELECT key, argMax(value, version) AS latest FROM detection_state GROUP BY key HAVING latest != ''"
+            ).result_rows
+        return {key: orjson.loads(value) for key, value in rows}
+
+    def save_rule_state(self, changes: dict[str, dict | None]) -> None:
+        """Save changed keys (``None``: deleted) in one insert, so a batch's state lands whole or not at all."""
+        if not changes:
+            return
+        version = time.time_ns()
+        keys = list(changes)
+        values = ["" if value is None else orjson.dumps(value).decode() for value in changes.values()]
+        with self._lock:
+            self.client.insert("detection_state", [keys, values, [version] * len(keys)],
+                               column_names=["key", "value", "version"], column_oriented=True)
 
     def _known_ids(self, table: str, column: str, ids: list[str]) -> set[str]:
         known: set[str] = set()

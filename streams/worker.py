@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from streams.broker import BrokerError, start_embedded_broker
 from streams.catalog.yaml_source import ConfigFileError
@@ -18,8 +19,11 @@ class WorkerError(RuntimeError):
     """The worker cannot start; the message says why."""
 
 
-def run_worker(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM. Everything started here is stopped on the way out."""
+def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store] = Store) -> None:
+    """Run until SIGINT/SIGTERM. Everything started here is stopped on the way out.
+
+    ``store_factory`` opens the store (`make chaos` passes one that fails on purpose).
+    """
     import faust
 
     from streams.app import create_app
@@ -40,7 +44,7 @@ def run_worker(settings: Settings) -> None:
         else:
             bootstrap = settings.kafka.bootstrap_servers or ""
         ensure_topics(settings, bootstrap)
-        store = Store(settings)
+        store = store_factory(settings)
         store.migrate()
         app = create_app(settings, bootstrap=bootstrap, store=store)
         worker = faust.Worker(app, app.aispm_ingest, loglevel=settings.log_level,  # type: ignore[attr-defined]

@@ -52,6 +52,10 @@ class WriteBack(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def pending(self) -> dict[str, Any]:
+        """The changes not flushed yet: key -> new value, or None for a deleted key."""
+        return {key: (None if value is _DELETED else value) for key, value in self._pending.items()}
+
     def flush(self) -> int:
         """Write every changed key to the backing mapping once; returns how many were written."""
         written = len(self._pending)

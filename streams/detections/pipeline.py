@@ -5,32 +5,29 @@
   feeds the AI inventory and per-minute usage tables;
 - ``detect``: findings of the shadow-AI, cloud-runtime and credential-exposure detections and of the
   posture rules, with rule errors reported rather than raised;
-- ``alerts``: findings -> deduplicated OCSF alerts (one per key per window), with the rows for the
-  ``alerts`` table. A finding for an event already counted towards its alert (a redelivered batch)
-  does not count again.
+- ``alerts``: findings -> OCSF alerts (one per key per tumbling window), with the rows for the
+  ``alerts`` table; an alert's count is the number of distinct events its ledger holds, so a
+  redelivered event never counts twice.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, MutableMapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from streams.alerts import AlertDeduper, AlertEmit, alert_for
+from streams.alerts import AlertEvent, AlertLedger, AlertTally, alert_for, alert_id_of
 from streams.catalog import Catalog, default_catalog
 from streams.detections import bedrock_runtime, credential_exposure, shadow_ai
 from streams.detections.finding import Finding
 from streams.policy import Policy
 from streams.rules.engine import RuleEngine, RuleError, load_rules
 
-__all__ = ["AlertBatch", "DetectionResult", "Detectors"]
-
-# Per alert key, how many recent event ids are remembered to recognise a redelivered event.
-_RECENT_EVENT_IDS = 64
+__all__ = ["AlertBatch", "AlertPlan", "DetectionResult", "Detectors", "alert_row"]
 
 
 @dataclass(slots=True)
@@ -45,7 +42,6 @@ class AlertBatch:
     """Alerts to send to the SIEM: new ones and updated counts."""
     rows: list[dict] = field(default_factory=list)
     """The same alerts as rows of the ``alerts`` table."""
-    repeats_ignored: int = 0
 
 
 @dataclass
@@ -93,33 +89,45 @@ class Detectors:
 
     # -- alerts ----------------------------------------------------------------------------------------
     @staticmethod
-    def alerts(findings: list[Finding], deduper: AlertDeduper,
-               counted: MutableMapping[str, list[str]]) -> AlertBatch:
-        """Deduplicated alerts for ``findings``. ``counted`` maps alert key -> recent event ids."""
-        batch = AlertBatch()
-        now_ms = int(time.time() * 1000)
-        # Within one batch, repeats of an alert collapse into its latest state: the SIEM gets one
-        # message per alert per batch, not one per finding (and only that one is rendered).
-        latest: dict[str, tuple[Finding, AlertEmit]] = {}
+    def alerts(findings: list[Finding], ledger: AlertLedger, window_ms: int) -> AlertBatch:
+        """Findings -> alerts, in one step (offline; the stream does the ledger's I/O between the two)."""
+        plan = AlertPlan.of(findings, window_ms)
+        return plan.render(ledger.record(plan.events))
+
+
+@dataclass(slots=True)
+class AlertPlan:
+    """A batch's findings grouped into alerts, before the ledger says what each alert's count is."""
+
+    events: list[AlertEvent]
+    """The (alert, event) pairs to record, each once."""
+    latest: dict[str, Finding]
+    """Per alert id, the batch's newest finding: its event is the alert's evidence."""
+
+    @classmethod
+    def of(cls, findings: list[Finding], window_ms: int) -> AlertPlan:
+        pairs: dict[tuple[str, str], AlertEvent] = {}
+        latest: dict[str, Finding] = {}
         for finding in findings:
-            key = finding.key()
-            event_id = str(finding.event.get("event_id", ""))
-            recent = list(counted.get(key) or [])
-            if event_id and event_id in recent:
-                batch.repeats_ignored += 1
-                continue
-            counted[key] = (recent + [event_id])[-_RECENT_EVENT_IDS:]
-            emit = deduper.observe(finding)
-            previous = latest.get(emit.alert_id)
-            if previous is not None and previous[1].is_new:
-                # The SIEM has not seen this alert yet: send it once, as new, with the batch's count.
-                emit = replace(emit, kind="new")
-            latest[emit.alert_id] = (finding, emit)
-        for finding, emit in latest.values():
-            ocsf = alert_for(finding, emit)
+            alert_id = alert_id_of(finding, window_ms)
+            event = finding.event
+            event_id = str(event.get("event_id", ""))
+            pairs.setdefault((alert_id, event_id), AlertEvent(alert_id, event_id, event["time"], finding.detection))
+            current = latest.get(alert_id)
+            if current is None or event["time"] >= current.event["time"]:
+                latest[alert_id] = finding
+        return cls(list(pairs.values()), latest)
+
+    def render(self, tallies: dict[str, AlertTally], now_ms: int | None = None) -> AlertBatch:
+        """One OCSF alert and one ``alerts`` row per alert the batch touched, with the ledger's count."""
+        updated_at = int(time.time() * 1000) if now_ms is None else now_ms
+        batch = AlertBatch()
+        for alert_id, finding in self.latest.items():
+            tally = tallies[alert_id]
+            ocsf = alert_for(finding, tally)
             batch.ocsf.append(ocsf)
-            batch.rows.append(alert_row(finding, emit.alert_id, emit.count, emit.first_seen_ms, emit.last_seen_ms,
-                                        ocsf, now_ms))
+            batch.rows.append(alert_row(finding, alert_id, tally.count, tally.first_seen_ms, tally.last_seen_ms,
+                                        ocsf, updated_at))
         return batch
 
 

@@ -83,6 +83,14 @@ def is_ai_bucket(bucket: str, event: dict, state: MutableMapping[str, dict]) -> 
     return looks_like_ai_bucket(bucket) or bucket in known_buckets(state, event["cloud_account"], event["time"])
 
 
+def is_ai_bucket_once(rule_id: str, bucket: str, event: dict, state: MutableMapping[str, dict]) -> bool:
+    """``is_ai_bucket`` for a rule's verdict on ``event``, given once per event (see
+    ``rule_state.first_decision``): a redelivered event is not judged against buckets learned since."""
+    if not bucket or not rule_state.first_decision(state, f"{rule_id}|{event['cloud_account']}", event):
+        return False
+    return is_ai_bucket(bucket, event, state)
+
+
 def why_ai_bucket(bucket: str, event: dict, state: MutableMapping[str, dict]) -> str:
     if bucket in known_buckets(state, event["cloud_account"], event["time"]):
         return "used by an AI training, tuning, RAG or invocation-logging job in this account"

@@ -50,19 +50,23 @@ def rule(event: dict, state: State) -> bool:
     now = event["time"]
     key = rule_state.principal_key(META.id, event)
     value = rule_state.load(state, key, now)
-    seen = [now, error, ct(event).param("modelId") or ""]
+    if rule_state.counted_before(value, event):
+        return False
+    seen = rule_state.entry(event, error, ct(event).param("modelId") or "")
     errors = rule_state.within([*value.get("errors", []), seen], now, WINDOW_MS, _CAP)
     alerted = int(value.get("alerted_ms", 0))
     fire = len(errors) >= MIN_ERRORS and now - alerted > WINDOW_MS
-    rule_state.store(state, key, {"errors": errors, "alerted_ms": now if fire else alerted}, now, WINDOW_MS)
+    updated = {"errors": errors, "alerted_ms": now if fire else alerted, "counted": value.get("counted", [])}
+    rule_state.remember(updated, event)
+    rule_state.store(state, key, updated, now, WINDOW_MS)
     return fire
 
 
 def context(event: dict, state: State) -> dict:
     value = rule_state.load(state, rule_state.principal_key(META.id, event), event["time"])
     errors = value.get("errors", [])
-    return {"errors": len(errors), "codes": sorted({code for _, code, _ in errors}),
-            "models": sorted({model for _, _, model in errors if model})}
+    return {"errors": len(errors), "codes": sorted({code for _, _, code, _ in errors}),
+            "models": sorted({model for _, _, _, model in errors if model})}
 
 
 _MODELS = ["anthropic.claude-3-sonnet-20240229-v1:0", "meta.llama3-70b-instruct-v1:0",

@@ -46,7 +46,7 @@ def _calls(event: dict, state: State) -> list:
 
 
 def _summary(calls: list) -> tuple[int, int, int]:
-    return len(calls), len({region for _, region, _ in calls}), sum(failed for _, _, failed in calls)
+    return len(calls), len({region for _, _, region, _ in calls}), sum(failed for _, _, _, failed in calls)
 
 
 def rule(event: dict, state: State) -> bool:
@@ -55,13 +55,17 @@ def rule(event: dict, state: State) -> bool:
     now = event["time"]
     key = rule_state.principal_key(META.id, event)
     value = rule_state.load(state, key, now)
-    call = [now, event["cloud_region"], int(event["outcome"] == "failure")]
+    if rule_state.counted_before(value, event):
+        return False
+    call = rule_state.entry(event, event["cloud_region"], int(event["outcome"] == "failure"))
     calls = rule_state.within([*value.get("calls", []), call], now, WINDOW_MS, _CAP)
     count, regions, errors = _summary(calls)
     burst = count >= MIN_CALLS or regions >= MIN_REGIONS or errors >= MIN_ERRORS
     alerted = int(value.get("alerted_ms", 0))
     fire = burst and now - alerted > WINDOW_MS
-    rule_state.store(state, key, {"calls": calls, "alerted_ms": now if fire else alerted}, now, WINDOW_MS)
+    updated = {"calls": calls, "alerted_ms": now if fire else alerted, "counted": value.get("counted", [])}
+    rule_state.remember(updated, event)
+    rule_state.store(state, key, updated, now, WINDOW_MS)
     return fire
 
 
@@ -73,7 +77,7 @@ def title(event: dict, state: State) -> str:
 def context(event: dict, state: State) -> dict:
     calls = _calls(event, state)
     count, _, errors = _summary(calls)
-    return {"calls": count, "regions": sorted({region for _, region, _ in calls}), "errors": errors,
+    return {"calls": count, "regions": sorted({region for _, _, region, _ in calls}), "errors": errors,
             "window_minutes": WINDOW_MS // rule_state.MINUTE_MS}
 
 

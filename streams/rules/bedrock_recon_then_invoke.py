@@ -47,19 +47,29 @@ def rule(event: dict, state: State) -> bool:
     key = rule_state.principal_key(META.id, event)
     value = rule_state.load(state, key, now)
     steps = value.get("steps", [])
+    if rule_state.counted_before(value, event) or rule_state.has_entry(steps, event):
+        return False
     if action not in INVOKE_ACTIONS:
-        step = [now, "access" if action in MODEL_ACCESS_ACTIONS else "recon"]
+        step = rule_state.entry(event, "access" if action in MODEL_ACCESS_ACTIONS else "recon")
         steps = rule_state.within([*steps, step], now, WINDOW_MS, _CAP)
-        rule_state.store(state, key, {"steps": steps}, now, WINDOW_MS)
+        rule_state.store(state, key, {"steps": steps, "counted": value.get("counted", [])}, now, WINDOW_MS)
         return False
     steps = rule_state.within(steps, now, WINDOW_MS, _CAP)
-    recon = sum(kind == "recon" for _, kind in steps)
-    access = sum(kind == "access" for _, kind in steps)
+    recon = sum(kind == "recon" for _, _, kind in steps)
+    access = sum(kind == "access" for _, _, kind in steps)
     if recon >= MIN_RECON or access:
         # The sequence is used up: the next invoke needs fresh recon to fire again.
-        rule_state.store(state, key, {"steps": [], "last_sequence": {"recon": recon, "access": access}},
-                         now, WINDOW_MS)
+        # The steps it used up are remembered too: a redelivered recon call must not start a new sequence.
+        used_up = {"steps": [], "last_sequence": {"recon": recon, "access": access},
+                   "counted": value.get("counted", [])}
+        for used in (*steps, rule_state.entry(event)):
+            rule_state.remember(used_up, {"event_id": used[1]})
+        rule_state.store(state, key, used_up, now, WINDOW_MS)
         return True
+    # Not a sequence (yet): remember the verdict, so a redelivery is not judged against later recon.
+    undecided = {"steps": steps, "counted": value.get("counted", [])}
+    rule_state.remember(undecided, event)
+    rule_state.store(state, key, undecided, now, WINDOW_MS)
     return False
 
 

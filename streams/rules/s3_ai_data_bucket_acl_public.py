@@ -37,7 +37,7 @@ def rule(event: dict, state: State) -> bool:
     record = ct(event)
     if not grants_public_acl(record.request_parameters):
         return False
-    return ai_data.is_ai_bucket(str(record.param("bucketName") or ""), event, state)
+    return ai_data.is_ai_bucket_once(META.id, str(record.param("bucketName") or ""), event, state)
 
 
 def dedup_key(event: dict) -> str:

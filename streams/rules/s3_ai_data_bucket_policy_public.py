@@ -40,7 +40,7 @@ def rule(event: dict, state: State) -> bool:
     bucket = str(record.param("bucketName") or "")
     if not public_statements(parse_policy(record.param("bucketPolicy"))):
         return False
-    return ai_data.is_ai_bucket(bucket, event, state)
+    return ai_data.is_ai_bucket_once(META.id, bucket, event, state)
 
 
 def title(event: dict) -> str:

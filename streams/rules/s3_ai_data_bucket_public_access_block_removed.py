@@ -55,7 +55,7 @@ def rule(event: dict, state: State) -> bool:
     if action in _ACCOUNT_ACTIONS:
         return _weakens(event)
     if action in _BUCKET_ACTIONS and _weakens(event):
-        return ai_data.is_ai_bucket(str(ct(event).param("bucketName") or ""), event, state)
+        return ai_data.is_ai_bucket_once(META.id, str(ct(event).param("bucketName") or ""), event, state)
     return False
 
 

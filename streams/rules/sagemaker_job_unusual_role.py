@@ -73,6 +73,8 @@ def rule(event: dict, state: State) -> bool:
     now = event["time"]
     key = rule_state.principal_key(META.id, event)
     value = rule_state.load(state, key, now)
+    if rule_state.counted_before(value, event):
+        return False
     known_roles = dict(value.get("roles", {}))
     jobs = int(value.get("jobs", 0))
     unusual = reasons(event, known_roles, jobs)
@@ -80,7 +82,9 @@ def rule(event: dict, state: State) -> bool:
     if role:
         known_roles[role] = now
     newest = dict(sorted(known_roles.items(), key=lambda item: item[1])[-MAX_ROLES:])
-    rule_state.store(state, key, {"roles": newest, "jobs": jobs + 1, "last_reasons": unusual}, now, KEEP_MS)
+    updated = {"roles": newest, "jobs": jobs + 1, "last_reasons": unusual, "counted": value.get("counted", [])}
+    rule_state.remember(updated, event)
+    rule_state.store(state, key, updated, now, KEEP_MS)
     return bool(unusual)
 
 

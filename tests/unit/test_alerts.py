@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, MutableMapping
+import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -11,7 +12,7 @@ import pytest
 from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 from pydantic import ValidationError
 
-from streams.alerts import AlertDeduper, alert_for, to_ocsf
+from streams.alerts import AlertEvent, MemoryLedger, alert_for, alert_id_of, to_ocsf, window_start
 from streams.catalog import default_catalog
 from streams.detections import bedrock_runtime, shadow_ai
 from streams.detections.finding import Finding
@@ -130,94 +131,74 @@ def _finding_at(time_ms: int, principal: str = "10.0.0.1", provider: str = "open
                    description="d", remediation="r", provider=provider)
 
 
-def test_one_alert_per_key_per_window() -> None:
-    deduper = AlertDeduper(window_ms=60_000)
-    first = deduper.observe(_finding_at(1_000))
-    assert first.is_new and first.count == 1
-    repeats = [deduper.observe(_finding_at(t)) for t in (5_000, 30_000, 60_999)]
-    assert [emit.kind for emit in repeats] == ["update"] * 3
-    assert [emit.count for emit in repeats] == [2, 3, 4]
-    assert {emit.alert_id for emit in repeats} == {first.alert_id}
-    assert repeats[-1].first_seen_ms == 1_000 and repeats[-1].last_seen_ms == 60_999
+def _tally(ledger: MemoryLedger, finding: Finding, window_ms: int = 60_000):
+    alert_id = alert_id_of(finding, window_ms)
+    event = finding.event
+    return ledger.record([AlertEvent(alert_id, event["event_id"], event["time"], finding.detection)])[alert_id]
 
-    next_window = deduper.observe(_finding_at(61_000))
+
+def _numbered(time_ms: int, number: int, **kwargs: str) -> Finding:
+    finding = _finding_at(time_ms, **kwargs)
+    finding.event["event_id"] = f"event-{number}"
+    return finding
+
+
+def test_one_alert_per_key_per_tumbling_window() -> None:
+    ledger = MemoryLedger()
+    first = _tally(ledger, _numbered(1_000, 1))
+    assert first.is_new and first.count == 1
+    repeats = [_tally(ledger, _numbered(t, n)) for n, t in enumerate((5_000, 30_000, 59_999), start=2)]
+    assert [tally.is_new for tally in repeats] == [False] * 3
+    assert [tally.count for tally in repeats] == [2, 3, 4]
+    assert {tally.alert_id for tally in repeats} == {first.alert_id}
+    assert repeats[-1].first_seen_ms == 1_000 and repeats[-1].last_seen_ms == 59_999
+
+    next_window = _tally(ledger, _numbered(60_000, 9))
     assert next_window.is_new and next_window.count == 1 and next_window.alert_id != first.alert_id
 
-    other = deduper.observe(_finding_at(2_000, principal="10.0.0.2"))
-    assert other.is_new  # a different key has its own window
+    other = _tally(ledger, _numbered(2_000, 10, principal="10.0.0.2"))
+    assert other.is_new  # a different key has its own alert
 
 
-def test_late_findings_join_the_open_window() -> None:
-    deduper = AlertDeduper(window_ms=60_000)
-    deduper.observe(_finding_at(50_000))
-    late = deduper.observe(_finding_at(40_000))
-    assert late.kind == "update" and late.first_seen_ms == 40_000 and late.last_seen_ms == 50_000
+def test_windows_are_aligned_to_the_epoch() -> None:
+    assert window_start(3_599_999, 3_600_000) == 0
+    assert window_start(3_600_000, 3_600_000) == 3_600_000
+    with pytest.raises(ValueError):
+        window_start(1, 0)
 
 
-def test_alert_ids_are_stable_across_replays() -> None:
+def test_late_findings_join_their_window() -> None:
+    ledger = MemoryLedger()
+    _tally(ledger, _numbered(50_000, 1))
+    late = _tally(ledger, _numbered(40_000, 2))
+    assert not late.is_new and late.first_seen_ms == 40_000 and late.last_seen_ms == 50_000
+
+
+def test_alert_ids_are_stable_across_replays_and_order() -> None:
     times = [0, 10, 70_000, 70_500]
-    runs = []
-    for _ in range(2):
-        deduper = AlertDeduper(window_ms=60_000)
-        runs.append([deduper.observe(_finding_at(t)).alert_id for t in times])
-    assert runs[0] == runs[1]
-    assert len(set(runs[0])) == 2
+    forward = [alert_id_of(_finding_at(t), 60_000) for t in times]
+    backward = [alert_id_of(_finding_at(t), 60_000) for t in reversed(times)]
+    assert forward == list(reversed(backward))
+    assert len(set(forward)) == 2
 
 
-def test_expire_bounds_the_state() -> None:
-    deduper = AlertDeduper(window_ms=60_000)
-    deduper.observe(_finding_at(0, principal="a"))
-    deduper.observe(_finding_at(50_000, principal="b"))
-    assert deduper.expire(60_000) == ["shadow_ai_egress|a|openai"]
-    assert list(deduper.state) == ["shadow_ai_egress|b|openai"]
-
-
-class AssignmentOnly(MutableMapping[str, dict]):
-    """Like a Faust table: a change counts only when the value is assigned, so values are frozen copies."""
-
-    def __init__(self) -> None:
-        self._data: dict[str, bytes] = {}
-        self.assignments = 0
-
-    def __getitem__(self, key: str) -> dict:
-        return orjson.loads(self._data[key])
-
-    def __setitem__(self, key: str, value: dict) -> None:
-        self.assignments += 1
-        self._data[key] = orjson.dumps(value)  # must be JSON-able
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-def test_state_can_live_in_a_table_of_json_values() -> None:
-    table = AssignmentOnly()
-    deduper = AlertDeduper(window_ms=60_000, state=table)
-    emits = [deduper.observe(_finding_at(t)) for t in (0, 1_000, 2_000)]
-    assert [emit.count for emit in emits] == [1, 2, 3]
-    assert table.assignments == 3
-    # A second deduper over the same table (a restarted worker) continues the open alert.
-    resumed = AlertDeduper(window_ms=60_000, state=table).observe(_finding_at(3_000))
-    assert resumed.kind == "update" and resumed.count == 4 and resumed.alert_id == emits[0].alert_id
+def test_an_event_counts_once_however_often_it_is_recorded() -> None:
+    ledger = MemoryLedger()
+    finding = _numbered(1_000, 1)
+    assert _tally(ledger, finding).count == 1
+    again = _tally(ledger, finding)  # a redelivery
+    assert again.count == 1
+    assert again.is_new, "the only event is this batch's: the SIEM may not have seen the alert yet"
+    assert _tally(ledger, _numbered(2_000, 2)).count == 2
 
 
 def test_alert_for_renders_new_and_updated_alerts() -> None:
-    deduper = AlertDeduper(window_ms=60_000)
+    ledger = MemoryLedger()
     finding = _gateway_finding()
-    first = alert_for(finding, deduper.observe(finding))
-    second = alert_for(finding, deduper.observe(finding))
+    first = alert_for(finding, _tally(ledger, finding))
+    second_finding = dataclasses.replace(finding, event={**finding.event, "event_id": "another"})
+    second = alert_for(second_finding, _tally(ledger, second_finding))
     assert (first["activity_id"], first["count"]) == (1, 1)
     assert (second["activity_id"], second["count"]) == (2, 2)
     assert first["finding_info"]["uid"] == second["finding_info"]["uid"]
     assert_valid_detection_finding(second)
-
-
-def test_window_must_be_positive() -> None:
-    with pytest.raises(ValueError):
-        AlertDeduper(window_ms=0)

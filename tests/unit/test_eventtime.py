@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from streams.alerts import AlertDeduper
 from streams.eventtime import EventClock
 
 WALL = 1_800_000_000_000
@@ -29,17 +28,13 @@ def test_an_event_from_the_future_cannot_expire_everything() -> None:
     assert clock.now_ms() == WALL + 60_000
 
 
-def test_a_replay_keeps_its_windows_open_until_event_time_passes_them() -> None:
-    """Last month's logs: the wall clock would close every window at once; event time does not."""
-    from tests.unit.test_alerts import _gateway_finding
+def test_a_replay_keeps_rule_state_until_event_time_passes_it() -> None:
+    """Last month's logs: the wall clock would expire every burst window at once; event time does not."""
+    from streams.rules import state as rule_state
 
-    finding = _gateway_finding()
-    deduper = AlertDeduper(HOUR, state={})
     clock = EventClock()
     month_ago = WALL - 30 * 24 * HOUR
-    first = deduper.observe(finding, time_ms=month_ago)
+    state = {"burst": {"calls": [], "expires_ms": month_ago + HOUR}}
     clock.observe([{"time": month_ago + 10 * 60_000}], wall_ms=WALL)
-    assert deduper.expire(clock.now_ms()) == []
-    repeat = deduper.observe(finding, time_ms=month_ago + 20 * 60_000)
-    assert (repeat.alert_id, repeat.count) == (first.alert_id, 2)
-    assert deduper.expire(WALL) == [first.key], "the wall clock would have closed it"
+    assert rule_state.sweep(state, clock.now_ms()) == 0
+    assert rule_state.sweep(dict(state), WALL) == 1, "the wall clock would have expired it"

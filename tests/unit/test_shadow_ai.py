@@ -10,9 +10,10 @@ import orjson
 import pytest
 
 from schemas.event import validate_event
-from streams.alerts import AlertDeduper, alert_for
+from streams.alerts import MemoryLedger
 from streams.catalog import Catalog, default_catalog
 from streams.detections import bedrock_runtime, credential_exposure, shadow_ai
+from streams.detections.pipeline import AlertPlan
 from streams.detections.shadow_ai import gateway_event, model_from_url, usage_of
 from streams.normalize import normalize_message
 from streams.normalize.redact import AI_KEY_KINDS
@@ -188,8 +189,9 @@ def test_credential_exposure_end_to_end_never_carries_the_key(catalog: Catalog) 
     assert finding.principal == "erin" and finding.provider == "openai"
     assert finding.context["host_provider"] == "openai"
 
-    emit = AlertDeduper(window_ms=3_600_000).observe(finding)
-    alert = orjson.dumps(alert_for(finding, emit)).decode()
+    plan = AlertPlan.of([finding], 3_600_000)
+    [rendered] = plan.render(MemoryLedger().record(plan.events)).ocsf
+    alert = orjson.dumps(rendered).decode()
     for text in (repr(finding), alert, repr(event)):
         assert OPENAI_KEY not in text
         assert OPENAI_KEY[8:30] not in text  # not even a fragment

@@ -5,7 +5,8 @@ The Zeek ssl (SNI) and dns logs in ../shared/datasets/zed-sample-data-zeek hold 
 s3.amazonaws.com, *.microsoft.com). First every record goes through the real normalizer and every
 shadow-AI detection: nothing may fire. Then AI hosts are written into a deterministic sample of the
 records of a few sources, and each unsanctioned (source, provider) pair must raise exactly one alert
-per dedup window, counting every injected record, while a sanctioned pair raises none.
+per dedup window it was seen in, together counting every injected record once, while a sanctioned
+pair raises none.
 
 The dataset is CC BY-SA and is read in place, never copied into the repository.
 """
@@ -13,7 +14,6 @@ The dataset is CC BY-SA and is read in place, never copied into the repository.
 from __future__ import annotations
 
 import gzip
-import itertools
 import random
 import time
 from collections import Counter, defaultdict
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import orjson
 import pytest
 
-from streams.alerts import AlertDeduper
+from streams.alerts import AlertEvent, MemoryLedger, alert_id_of, window_start
 from streams.catalog import Catalog, default_catalog
 from streams.detections import bedrock_runtime, credential_exposure, shadow_ai
 from streams.detections.finding import Finding
@@ -158,37 +158,42 @@ def test_injected_ai_use_raises_one_alert_per_source_and_provider_per_window(cor
 
     events = sorted(mixed["ssl"] + mixed["dns"], key=lambda event: event["time"])
     findings = _detect(events, catalog, policy)
-    deduper = AlertDeduper(window_ms=HOUR_MS)
-    new_alerts: Counter = Counter()
-    last_count: dict[str, int] = {}
+    ledger = MemoryLedger()
+    alerts_of: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+    windows_of: defaultdict[tuple[str, str], set[int]] = defaultdict(set)
+    final_count: dict[str, int] = {}
     for finding in findings:
-        emit = deduper.observe(finding)
-        new_alerts[(finding.principal, finding.provider)] += emit.is_new
-        last_count[emit.key] = emit.count
+        pair = (finding.principal, finding.provider)
+        alert_id = alert_id_of(finding, HOUR_MS)
+        tally = ledger.record([AlertEvent(alert_id, finding.event["event_id"], finding.event["time"],
+                                          finding.detection)])[alert_id]
+        alerts_of[pair].add(alert_id)
+        windows_of[pair].add(window_start(finding.event["time"], HOUR_MS))
+        final_count[alert_id] = tally.count
 
     sanctioned = {pair for pair in injected if pair[0] == sources[SANCTIONED_SOURCE]}
     unsanctioned = set(injected) - sanctioned
     span_min = (events[-1]["time"] - events[0]["time"]) / 60_000
     print(f"\nzeek mixed: {sum(injected.values())} records rewritten to AI hosts over {span_min:.0f} min for "
           f"{len(injected)} (source, provider) pairs ({len(sanctioned)} sanctioned); "
-          f"findings={len(findings)} alerts={sum(new_alerts.values())} (1 h window)")
+          f"findings={len(findings)} alerts={sum(len(ids) for ids in alerts_of.values())} (1 h windows)")
     for pair in sorted(injected):
-        print(f"  {pair[0]:>15} {pair[1]:<18} records={injected[pair]:>4} alerts={new_alerts[pair]}")
+        print(f"  {pair[0]:>15} {pair[1]:<18} records={injected[pair]:>4} alerts={len(alerts_of.get(pair, ()))}")
 
     assert all(finding.detection == "shadow_ai_egress" for finding in findings)
-    assert set(new_alerts) == unsanctioned
-    assert all(count == 1 for count in new_alerts.values()), new_alerts
-    for address, provider in unsanctioned:
-        # The one open alert counted every injected record of its pair.
-        assert last_count[f"shadow_ai_egress|{address}|{provider}"] == injected[(address, provider)]
+    assert set(alerts_of) == unsanctioned
+    for pair in unsanctioned:
+        # One alert per hour the pair was seen in, and together they count every injected record once.
+        assert len(alerts_of[pair]) == len(windows_of[pair]) <= 1 + int(span_min // 60) + 1, pair
+        assert sum(final_count[alert_id] for alert_id in alerts_of[pair]) == injected[pair]
     assert len(findings) == sum(injected[pair] for pair in unsanctioned)
 
-    # The same findings over a 5-minute window: still per pair, now one alert per window the pair was seen in.
-    short = AlertDeduper(window_ms=5 * 60_000)
-    per_pair: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    # The same findings over a 5-minute window: still per pair, now one alert per 5 minutes it was seen in.
+    per_pair: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+    starts: defaultdict[tuple[str, str], set[int]] = defaultdict(set)
     for finding in findings:
-        if short.observe(finding).is_new:
-            per_pair[(finding.principal, finding.provider)].append(finding.event["time"])
-    for starts in per_pair.values():
-        assert all(later - earlier >= 5 * 60_000 for earlier, later in itertools.pairwise(starts))
-    print(f"  5-min window: alerts={sum(len(starts) for starts in per_pair.values())}")
+        pair = (finding.principal, finding.provider)
+        per_pair[pair].add(alert_id_of(finding, 5 * 60_000))
+        starts[pair].add(window_start(finding.event["time"], 5 * 60_000))
+    assert all(len(per_pair[pair]) == len(starts[pair]) for pair in per_pair)
+    print(f"  5-min windows: alerts={sum(len(ids) for ids in per_pair.values())}")
