@@ -21,28 +21,30 @@ def iso_seconds(at_us: int) -> str:
     return _dt(at_us).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _iso_with_micros(at_us: int) -> str:
+    # The finer formats all extend this one; the coarser one truncates it, as the sources do (no rounding).
+    moment = _dt(at_us)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}"
+
+
 def iso_millis(at_us: int) -> str:
     """Okta, Envoy: ``2026-11-20T08:00:00.123Z``."""
-    moment = _dt(at_us)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    return _iso_with_micros(at_us)[:-3] + "Z"
 
 
 def iso_micros(at_us: int) -> str:
     """Kubernetes audit, Zeek (ISO timestamps): ``2026-11-20T08:00:00.123456Z``."""
-    moment = _dt(at_us)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}Z"
+    return _iso_with_micros(at_us) + "Z"
 
 
 def iso_7_digits(at_us: int) -> str:
     """Azure Activity log: ``2026-11-20T08:00:00.1234560Z`` (.NET ticks)."""
-    moment = _dt(at_us)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0Z"
+    return _iso_with_micros(at_us) + "0Z"
 
 
 def iso_nanos(at_us: int, nanos: int) -> str:
     """GCP Cloud Logging: ``2026-11-20T08:00:00.123456789Z``; ``nanos`` supplies the last 3 digits."""
-    moment = _dt(at_us)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}{nanos % 1000:03d}Z"
+    return f"{_iso_with_micros(at_us)}{nanos % 1000:03d}Z"
 
 
 def clf_time(at_us: int) -> str:

@@ -1,16 +1,15 @@
 """Builders for one record of each real wire format, fed by one seeded random source.
 
-Each builder returns what the source itself would put on the wire: a dict (serialized once, by the
-generator) or a text line. Field names, nesting and value types follow the sources' own documentation.
+Each builder returns what the source itself would put on the wire: a dict (serialized once, when the
+simulation emits it) or a text line. Field names, nesting and value types follow the sources' own documentation.
 """
 
 from __future__ import annotations
 
-import random
-import uuid
 from typing import Any
 
 from streams.demo import formats
+from streams.demo.simulation import Rand
 from streams.demo.world import (
     AWS_ACCOUNT,
     AWS_HOME_REGION,
@@ -19,81 +18,12 @@ from streams.demo.world import (
     GCP_PROJECT,
     OKTA_ORG,
     SSO_ROLE_SUFFIX,
+    Browser,
     Employee,
     Geo,
     ServiceRole,
     stable_alnum,
 )
-
-_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # AWS access key ids use base32 characters
-_HEX = "0123456789abcdef"
-
-
-class Rand:
-    """The one random source of a generation run, with the id shapes the sources use."""
-
-    def __init__(self, seed: int) -> None:
-        self._rng = random.Random(seed)
-
-    # plain draws
-    def between(self, low: int, high: int) -> int:
-        return self._rng.randrange(low, high)
-
-    def chance(self, probability: float) -> bool:
-        return self._rng.random() < probability
-
-    def pick(self, items: Any) -> Any:
-        return items[self._rng.randrange(len(items))]
-
-    def weighted(self, items: tuple[tuple[Any, int], ...]) -> Any:
-        total = sum(weight for _, weight in items)
-        point = self._rng.randrange(total)
-        for item, weight in items:
-            point -= weight
-            if point < 0:
-                return item
-        raise AssertionError("unreachable")
-
-    def position(self, length: int) -> int:
-        return self._rng.randrange(length + 1)
-
-    # id shapes
-    def uuid4(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-
-    def text(self, alphabet: str, length: int) -> str:
-        return "".join(alphabet[self._rng.randrange(len(alphabet))] for _ in range(length))
-
-    def alnum(self, length: int) -> str:
-        return self.text(_ALNUM, length)
-
-    def hex(self, length: int) -> str:
-        return self.text(_HEX, length)
-
-    def zeek_uid(self) -> str:
-        return "C" + self.alnum(17)
-
-    def aws_key(self, prefix: str) -> str:
-        """An access key id: ``AKIA`` (long-lived user key) or ``ASIA`` (temporary) + 16 characters."""
-        return prefix + self.text(_UPPER_ALNUM, 16)
-
-    def s3_request_id(self) -> str:
-        return self.text("0123456789ABCDEF", 16)
-
-    def openai_project_key(self) -> str:
-        """A fake key in the shape of an OpenAI project key (never a working one)."""
-        return "sk-proj-" + self.text(_ALNUM + "_-", 74) + "T3BlbkFJ" + self.text(_ALNUM + "_-", 74)
-
-    def public_ip(self) -> str:
-        return (
-            f"{self.pick((24, 47, 68, 71, 73, 76, 99, 174))}.{self.between(0, 256)}.{self.between(0, 256)}."
-            f"{self.between(1, 255)}"
-        )
-
-    def ephemeral_port(self) -> int:
-        return self.between(49152, 65536)
-
 
 # --- AWS CloudTrail ---------------------------------------------------------------------------------
 
@@ -443,6 +373,37 @@ def kong_http_log(
     return record
 
 
+def kong_service(service_id: str, name: str, host: str, port: int) -> dict:
+    """A Kong service entity as the log serializer embeds it, Kong's defaults for everything else."""
+    return {
+        "id": service_id,
+        "name": name,
+        "host": host,
+        "port": port,
+        "protocol": "http",
+        "path": "/",
+        "retries": 5,
+        "connect_timeout": 60000,
+        "read_timeout": 60000,
+        "write_timeout": 60000,
+        "enabled": True,
+    }
+
+
+def kong_route(route_id: str, name: str, path: str, service: dict) -> dict:
+    """A Kong route entity (HTTPS only, path kept) as the log serializer embeds it."""
+    return {
+        "id": route_id,
+        "name": name,
+        "paths": [path],
+        "protocols": ["https"],
+        "strip_path": False,
+        "preserve_host": False,
+        "https_redirect_status_code": 426,
+        "service": {"id": service["id"]},
+    }
+
+
 def api_gateway_access(
     rand: Rand,
     at_us: int,
@@ -490,7 +451,7 @@ def k8s_audit(
     source_ip: str,
     user_agent: str,
     object_ref: dict,
-    code: int,
+    code: int = 200,
     level: str = "Metadata",
     request_object: dict | None = None,
     reason: str = "",
@@ -667,7 +628,7 @@ def okta_event(
     outcome: dict,
     client_ip: str,
     geo: Geo,
-    user_agent: tuple[str, str, str],
+    user_agent: Browser,
     targets: list[dict] | None,
     severity: str = "INFO",
     as_org: str = "globex fiber",

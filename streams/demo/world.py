@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 COMPANY_DOMAIN = "globex.example"
 AWS_ACCOUNT = "493817264053"
@@ -32,8 +33,9 @@ AI_GATEWAY_IP = "10.30.0.10"
 AI_GATEWAY_HOST = "ai-gateway.globex.internal"
 TOOLS_HOST = "tools.globex.internal"
 KONG_HOST = "api.globex.internal"
+KONG_WORKSPACE = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 
-# Incident actors and addresses (see INCIDENTS in streams.demo.generator).
+# Incident actors and addresses (see streams.demo.incidents).
 SHADOW_AI_LAPTOP_IP = "10.20.1.57"
 KEY_LEAK_LAPTOP_IP = "10.20.2.14"
 CI_POD_IP = "10.244.7.23"
@@ -59,6 +61,23 @@ HOME_GEOS = (
     Geo("Denver", "Colorado", "United States", "80202", 39.7392, -104.9903),
     Geo("Chicago", "Illinois", "United States", "60601", 41.8857, -87.6181),
     Geo("Seattle", "Washington", "United States", "98101", 47.6101, -122.3344),
+)
+
+
+class Browser(NamedTuple):
+    """A browser as Okta reports it: the User-Agent header, and the OS and browser Okta reads from it."""
+
+    user_agent: str
+    os: str
+    name: str
+
+
+# What the company's laptops run.
+CHROME_MAC = Browser(
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+    "Mac OS X",
+    "CHROME",
 )
 
 

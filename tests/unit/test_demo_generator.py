@@ -25,7 +25,7 @@ from streams.demo import (
     generate_labelled,
     real_samples,
 )
-from streams.demo.generator import END_US, FAMILIES, MALFORMED_LABEL, START_US, DemoRecord
+from streams.demo.simulation import END_US, FAMILIES, MALFORMED_LABEL, START_US, DemoRecord
 from streams.demo.world import ALL_AWS_REGIONS, LLMJACKING_IP, SHADOW_AI_LAPTOP_IP, SUMMARIZER_POD_IP
 from streams.normalize import normalize_message
 from streams.normalize.redact import redact_text

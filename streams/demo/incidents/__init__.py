@@ -1,0 +1,56 @@
+"""The injected incidents, one module each: what it injects, and an ``Incident`` that finds its records.
+
+``INCIDENTS`` lists them; ``inject_all`` puts them into a run. An incident's times are fixed in its
+module and do not grow with the scale; only its ids and jitter come from the seed.
+"""
+
+from __future__ import annotations
+
+from streams.demo.incidents import (
+    bedrock_llmjacking,
+    bedrock_logging_and_guardrail_deleted,
+    cloudtrail_stopped,
+    k8s_pod_calls_ai,
+    okta_account_takeover,
+    openai_key_in_gateway_logs,
+    sagemaker_notebook_exposed,
+    shadow_ai_ci_pod,
+    shadow_ai_laptop,
+)
+from streams.demo.incidents.base import Incident, RecordSelector
+from streams.demo.simulation import Simulation
+
+INCIDENTS: tuple[Incident, ...] = (
+    shadow_ai_laptop.INCIDENT,
+    shadow_ai_ci_pod.INCIDENT,
+    openai_key_in_gateway_logs.INCIDENT,
+    bedrock_llmjacking.INCIDENT,
+    bedrock_logging_and_guardrail_deleted.INCIDENT,
+    sagemaker_notebook_exposed.INCIDENT,
+    cloudtrail_stopped.INCIDENT,
+    okta_account_takeover.INCIDENT,
+    k8s_pod_calls_ai.INCIDENT,
+)
+
+# Every step draws from the run's one random source, so this order is part of the output: reordering
+# the steps changes every seed's records.
+_STEPS = (
+    shadow_ai_laptop.inject,
+    shadow_ai_ci_pod.inject,
+    openai_key_in_gateway_logs.inject,
+    bedrock_llmjacking.inject_reconnaissance,
+    bedrock_logging_and_guardrail_deleted.inject,
+    bedrock_llmjacking.inject_invocations,
+    sagemaker_notebook_exposed.inject,
+    okta_account_takeover.inject,
+    cloudtrail_stopped.inject,
+    k8s_pod_calls_ai.inject,
+)
+
+
+def inject_all(sim: Simulation) -> None:
+    for step in _STEPS:
+        step(sim)
+
+
+__all__ = ["INCIDENTS", "Incident", "RecordSelector", "inject_all"]

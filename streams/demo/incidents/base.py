@@ -1,0 +1,40 @@
+"""What an injected incident is: a description, and selectors that find exactly its records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSelector:
+    """Records of ``family`` whose bytes contain every ``all_of`` string and, if given, one ``any_of``."""
+
+    family: str
+    all_of: tuple[str, ...]
+    any_of: tuple[str, ...] = ()
+
+    def matches(self, family: str, value: bytes) -> bool:
+        if family != self.family:
+            return False
+        text = value.decode("utf-8", "replace")
+        return all(part in text for part in self.all_of) and (
+            not self.any_of or any(part in text for part in self.any_of)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str
+    title: str
+    description: str
+    records: tuple[RecordSelector, ...]
+    attack: tuple[str, ...] = ()
+    """MITRE ATT&CK technique ids, where one clearly applies."""
+
+    def matches(self, family: str, value: bytes) -> bool:
+        return any(selector.matches(family, value) for selector in self.records)
+
+
+def event_names(*names: str) -> tuple[str, ...]:
+    """Selector parts that match CloudTrail events by name."""
+    return tuple(f'"eventName":"{name}"' for name in names)
