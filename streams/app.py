@@ -89,7 +89,7 @@ class IngestService(Service):
         self.loop_runner.start()
         self.query_server = QueryServer(
             store=self.store, stats=self.stats, token=ensure_token(settings), port=settings.query.port,
-            max_rows=settings.query.max_rows, timeout_s=settings.query.timeout_s,
+            timeout_s=settings.query.timeout_s,
         )
         await self.query_server.start()
         write_worker_state(settings, query_port=settings.query.port, bootstrap=self.bootstrap)

@@ -77,15 +77,17 @@ def ingest(ctx: click.Context, family: str, files: tuple[Path, ...]) -> None:
         for path in files:
             records = list(split_records(open_bytes(path)))
             task = progress.add_task(path.name, total=len(records))
-            sent = producer.send(family, records, on_progress=lambda n, task=task: progress.advance(task, n))
+            sent = producer.send(family, records, on_progress=lambda n, task=task: progress.advance(task, n),
+                                 source=str(path))
             producer.report.per_file[str(path)] = sent
     report = producer.flush()
     summary = {
         "topic": producer.topics.raw[family], "files": report.per_file, "messages": report.messages,
         "bytes": report.bytes, "failed": report.failed, "errors": report.errors,
+        "skipped": report.skipped, "skipped_records": report.skipped_records,
     }
     click.echo(orjson.dumps(summary).decode())
-    if report.failed:
+    if report.failed or report.skipped:
         sys.exit(1)
 
 
@@ -127,13 +129,34 @@ def render_rows(columns: list[str], rows: list[Any], fmt: str) -> str:
         return buffer.getvalue().rstrip("\n")
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(*columns)
+    # Text, not str: rich would read "[bold]" or "[link=...]" in log data as markup.
+    table = Table()
+    for column in columns:
+        table.add_column(Text(_shown(column)))
     for row in rows:
-        table.add_row(*("" if value is None else str(value) for value in row))
+        table.add_row(*(Text(_shown(value)) for value in row))
     console = Console(file=io.StringIO(), width=200)
     console.print(table)
     return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def _shown(value: Any) -> str:
+    """A value as text safe for a terminal: what is not printable (C0 and C1 controls, ESC sequences,
+    bidi overrides and isolates, line separators) is written as its escape, so the analyst sees it and
+    the terminal does not act on it."""
+    text = "" if value is None else str(value)
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 @main.group()
@@ -145,13 +168,18 @@ def db() -> None:
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Apply the numbered DDL migrations in sql/ddl (safe to run again)."""
+    from streams.query import wait_for_store_lock
     from streams.store import Store, StoreError
 
     settings = _settings(ctx)
+    lock = wait_for_store_lock(settings, exclusive=True, wait_s=settings.query.lock_wait_s)
+    if lock is None:
+        _fail(f"the store of {settings.data_dir} is open in another aispm process (`aispm up` or `aispm query`)")
     try:
-        store = Store(settings)
-        applied = store.migrate()
-        store.close()
+        with lock:
+            store = Store(settings)
+            applied = store.migrate()
+            store.close()
     except StoreError as error:
         _fail(str(error))
     click.echo(orjson.dumps({"applied": applied}).decode())

@@ -94,7 +94,26 @@ class IngestSettings(BaseModel):
 class QuerySettings(BaseModel):
     port: int = Field(18123, ge=1024, le=65535, description="Loopback port of the worker's query endpoint.")
     max_rows: int = Field(100_000, ge=1, le=10_000_000, description="Rows one query may return.")
-    timeout_s: float = Field(60, gt=0, le=3600)
+    max_result_bytes: int = Field(
+        16 << 20, ge=1 << 10, le=1 << 30, description="Bytes (uncompressed) one query may return."
+    )
+    max_memory_bytes: int = Field(
+        256 << 20, ge=16 << 20, le=64 << 30,
+        description="Memory one query may use (the worker grows by up to this much per running query).",
+    )
+    timeout_s: float = Field(60, gt=0, le=3600, description="Longest a query runs; the engine cancels it then.")
+    concurrency: int = Field(
+        2, ge=1, le=32, description="Analysts' queries that run at once; the endpoint answers 429 to more."
+    )
+    threads: int = Field(
+        1, ge=1, le=256,
+        description="Engine threads per query; fewer than the cores leaves landing a core while one runs.",
+    )
+    lock_wait_s: float = Field(
+        120, ge=0, le=3600,
+        description="Longest `aispm up` waits for a direct `aispm query` to release the store, and "
+                    "`aispm query` for a starting worker to open its endpoint.",
+    )
 
 
 class DetectionSettings(BaseModel):

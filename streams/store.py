@@ -7,6 +7,7 @@ processes reach its store through the worker's query endpoint (streams/query.py)
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -18,7 +19,10 @@ import polars as pl
 
 from schemas.event import EVENT_FIELDS
 from streams.alerts import AlertEvent, AlertTally
+from streams.sandbox import AnalystQueries
 from streams.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Arrow/polars types of the normalized event columns, in table order.
 EVENT_SCHEMA: dict[str, pl.DataType] = {
@@ -73,11 +77,11 @@ def _redacted_dsn(dsn: str) -> str:
     return dsn
 
 
-def connect(settings: Settings, *, database: str | None = None, read_only: bool = False) -> Any:
+def connect(settings: Settings, *, database: str | None = None, session: dict[str, Any] | None = None) -> Any:
     """A clickhouse-connect client for the configured DSN (chDB or HTTP(S) server).
 
-    ``read_only`` sets ClickHouse's ``readonly=2`` on every query of the client: no writes or DDL, and
-    the setting itself cannot be changed back by the query text.
+    ``session``: settings applied to every query of the client, in order (the analysts' clients end
+    with ``readonly=1``, after which no query can change any of them).
     """
     import clickhouse_connect
 
@@ -85,8 +89,8 @@ def connect(settings: Settings, *, database: str | None = None, read_only: bool 
     kwargs: dict[str, Any] = {"dsn": dsn}
     if database:
         kwargs["database"] = database
-    if read_only:
-        kwargs["settings"] = {"readonly": 2}
+    if session:
+        kwargs["settings"] = session
     if not dsn.startswith("chdb://"):
         if settings.clickhouse.username:
             kwargs["username"] = settings.clickhouse.username
@@ -159,8 +163,10 @@ class Store:
         admin = connect(settings)
         admin.command("CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters={"db": self.database})
         self.client = connect(settings, database=self.database)
-        # Analysts' queries go through their own client, locked to read-only at the client level.
-        self.reader = connect(settings, database=self.database, read_only=True)
+        # Analysts' queries run on their own sandboxed clients: they share no lock with landing.
+        self.analyst = AnalystQueries(settings.query, database=self.database,
+                                      open_client=lambda session: connect(settings, database=self.database,
+                                                                          session=session))
         self._lock = threading.Lock()
 
     # -- schema ------------------------------------------------------------------------------------
@@ -343,25 +349,34 @@ class Store:
         return known
 
     # -- reading -----------------------------------------------------------------------------------
-    def query(self, sql: str, parameters: dict[str, Any] | None = None, *,
-              max_rows: int | None = None) -> tuple[list[str], list[tuple]]:
-        """Run one read-only query (an analyst's). Returns (column names, rows)."""
-        settings: dict[str, Any] = {}
-        if max_rows:
-            settings.update({"max_result_rows": max_rows, "result_overflow_mode": "throw"})
-        with self._lock:
-            result = self.reader.query(sql, parameters=parameters or {}, settings=settings)
-        return list(result.column_names), [tuple(row) for row in result.result_rows]
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
+        """Run one analyst's query: a single SELECT over this database, within the configured limits
+        (streams/sandbox.py). Returns (column names, rows)."""
+        return self.analyst.run(sql, parameters)
 
     def scalar(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
-        """First column of the first row of a read-only query."""
+        """First column of the first row of an analyst's query."""
         _, rows = self.query(sql, parameters)
         return rows[0][0] if rows else None
 
-    def close(self) -> None:
+    def migrated(self) -> bool:
+        """Whether aispm's schema was created here (by `aispm up` or `aispm db migrate`)."""
         with self._lock:
-            for client in (self.reader, self.client):
-                try:
-                    client.close()
-                except Exception:  # noqa: BLE001, S110 -- closing must not mask the reason we are shutting down
-                    pass
+            return bool(self.client.command("EXISTS TABLE schema_migrations"))
+
+    def cancel_queries(self) -> None:
+        """Cancel the analysts' queries running now: shutting down does not wait for them."""
+        with self._lock:
+            try:
+                self.analyst.cancel_running(self.client)
+            except Exception:  # a server may refuse KILL QUERY; the queries then end at their timeout
+                log.warning("could not cancel running analysts' queries", exc_info=True)
+
+    def close(self) -> None:
+        self.cancel_queries()
+        with self._lock:
+            self.analyst.close()
+            try:
+                self.client.close()
+            except Exception:  # noqa: BLE001, S110 -- closing must not mask the reason we are shutting down
+                pass

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from streams.broker import BrokerError, start_embedded_broker
 from streams.catalog.yaml_source import ConfigFileError
 from streams.kafka import ensure_topics
+from streams.query import StoreLock, running_worker, try_store_lock, wait_for_store_lock
 from streams.rules import RuleLoadError
 from streams.settings import Settings
 from streams.store import Store, StoreError
@@ -17,6 +18,30 @@ log = logging.getLogger(__name__)
 
 class WorkerError(RuntimeError):
     """The worker cannot start; the message says why."""
+
+
+def lock_store(settings: Settings) -> StoreLock:
+    """The store, for this worker alone until it exits; waits (up to ``AISPM_QUERY__LOCK_WAIT_S``) for a
+    direct `aispm query` to finish, since chDB lets one process open the store at a time."""
+    lock = try_store_lock(settings, exclusive=True)
+    if lock is not None:
+        return lock
+    running = running_worker(settings)  # only trusted while the lock is taken: the file may be stale
+    if running is not None:
+        raise WorkerError(f"an aispm worker (pid {running['pid']}) already runs for {settings.data_dir}")
+    wait_s = settings.query.lock_wait_s
+
+    def waiting() -> None:
+        log.warning("the store of %s is open in another aispm process (`aispm query`?); waiting up to %g s",
+                    settings.data_dir, wait_s)
+
+    lock = wait_for_store_lock(settings, exclusive=True, wait_s=wait_s, on_wait=waiting)
+    if lock is None:
+        raise WorkerError(
+            f"the store of {settings.data_dir} stayed in use by another aispm process (`aispm query`, "
+            f"`aispm db migrate` or a starting `aispm up`) for {wait_s:g} s; start again once it is done"
+        )
+    return lock
 
 
 def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store] = Store) -> None:
@@ -34,6 +59,9 @@ def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store]
             f"query endpoint port {settings.query.port} on 127.0.0.1 is in use (another `aispm up`?); "
             "set AISPM_QUERY__PORT to a free port"
         )
+    # Held from before the broker starts until after everything stopped: a direct `aispm query` then
+    # waits for this worker's endpoint instead of racing it for chDB's lock.
+    store_lock = lock_store(settings)
     broker = None
     store = None
     try:
@@ -61,3 +89,4 @@ def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store]
             store.close()
         if broker is not None:
             broker.stop()
+        store_lock.release()

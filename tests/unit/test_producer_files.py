@@ -1,9 +1,17 @@
 from __future__ import annotations
 
 import gzip
+import json
+import uuid
+from pathlib import Path
 
 import orjson
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from streams.cli import main
 from streams.producer import open_bytes, split_records
 
 
@@ -21,3 +29,75 @@ def test_an_eventbridge_envelope_stays_whole() -> None:
 def test_json_lines_and_text_lines_keep_malformed_lines() -> None:
     data = b'{"a": 1}\n{"b": \n\nnot json\n'
     assert list(split_records(data)) == [b'{"a": 1}', b'{"b": ', b"not json"]
+
+
+# -- issue 7 items 1 and 10: content that breaks re-encoding or exceeds the producer's limit ------------
+
+def nested_text(depth: int) -> bytes:
+    """A compact JSON record ``depth`` containers deep (built as text: Python recurses ~1000 levels)."""
+    opening = "".join('[' if level % 2 else '{"k":' for level in range(depth))
+    closing = "".join(']' if level % 2 else '}' for level in reversed(range(depth)))
+    return f'{opening}{{"leaf":"x"}}{closing}'.encode()
+
+
+@pytest.mark.parametrize("depth", [300, 1000])
+def test_a_record_nested_deeper_than_orjson_writes_is_still_sent_whole(depth: int) -> None:
+    document = b'{"Records": [{"eventID": "a"}, ' + nested_text(depth) + b', {"eventID": "b"}]}'
+    values = list(split_records(document))
+    assert len(values) == 3
+    assert orjson.loads(values[0]) == {"eventID": "a"} and orjson.loads(values[2]) == {"eventID": "b"}
+    assert values[1] == nested_text(depth)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+                    | st.text(), lambda children: st.lists(children, max_size=4)
+                    | st.dictionaries(st.text(max_size=5), children, max_size=4), max_leaves=30),
+       st.integers(0, 400))
+def test_records_of_any_depth_round_trip(leaf: object, depth: int) -> None:
+    record: object = leaf
+    for level in range(depth):
+        record = [record, 1] if level % 2 else {"x": record, "y": None}
+    document = b"[" + json_text_any(record) + b"]"
+    (value,) = split_records(document)
+    assert orjson.loads(document)[0] == json.loads(value)
+
+
+def json_text_any(value: object) -> bytes:
+    if isinstance(value, list):
+        return b"[" + b",".join(json_text_any(item) for item in value) + b"]"
+    if isinstance(value, dict):
+        return b"{" + b",".join(orjson.dumps(key) + b":" + json_text_any(item) for key, item in value.items()) + b"}"
+    return orjson.dumps(value)
+
+
+def ingest(tmp_path, bootstrap: str, *files: Path):
+    env = {"AISPM_DATA_DIR": str(tmp_path / "data"), "AISPM_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+           "AISPM_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}."}
+    result = CliRunner().invoke(main, ["ingest", "--source", "cloudtrail", *map(str, files)], env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    return result
+
+
+def summary(result) -> dict:
+    return orjson.loads(next(line for line in result.output.splitlines() if line.startswith("{")))
+
+
+def test_ingest_skips_a_record_over_the_message_limit_says_which_and_sends_the_rest(tmp_path, embedded_broker) -> None:
+    trail = tmp_path / "trail.json"
+    huge = {"eventID": "huge", "requestParameters": {"blob": "x" * (9 << 20)}}
+    trail.write_bytes(orjson.dumps({"Records": [{"eventID": "a"}, huge, {"eventID": "b"}]}))
+    result = ingest(tmp_path, embedded_broker, trail)
+    assert result.exit_code == 1
+    report = summary(result)
+    assert report["messages"] == 2 and report["failed"] == 0 and report["skipped"] == 1
+    assert any(str(trail) in line and "record 2" in line for line in report["skipped_records"])
+
+
+def test_ingest_of_a_deeply_nested_records_file_sends_every_record(tmp_path, embedded_broker) -> None:
+    trail = tmp_path / "deep.json"
+    trail.write_bytes(b'{"Records": [{"eventID": "a"}, ' + nested_text(600) + b"]}")
+    result = ingest(tmp_path, embedded_broker, trail)
+    assert result.exit_code == 0, result.output
+    assert summary(result)["messages"] == 2
