@@ -17,6 +17,7 @@ from streams.detection_stage import DetectionMetrics, DetectionStage
 from streams.detections.pipeline import Detectors
 from streams.ingest import IngestLoop, IngestMetrics, LandingTargets
 from streams.kafka import Topics, consumer_config, faust_broker_settings, producer_config
+from streams.normalize.redact import installation_redactor
 from streams.policy import policy_source
 from streams.query import QueryServer, clear_worker_state, ensure_token, write_worker_state
 from streams.settings import Settings
@@ -57,13 +58,15 @@ class IngestService(Service):
         consumer.subscribe(list(self.topics.raw.values()))
         events_partitions = _partition_count(self.producer, self.topics.events)
         family_by_topic = {topic: family for family, topic in self.topics.raw.items()}
+        key = settings.ingest.fingerprint_key
+        redactor = installation_redactor(settings.data_dir, key.get_secret_value() if key else None)
         if settings.ingest.normalize_processes:
             from streams.normalize_pool import NormalizePool
 
             self.normalize_pool = NormalizePool(
                 settings.ingest.normalize_processes, max_record_bytes=settings.ingest.max_record_bytes,
                 raw_cap=settings.ingest.dead_letter_raw_cap, redact_bodies=settings.ingest.redact_bodies,
-                policy_file=settings.detection.policy_file,
+                policy_file=settings.detection.policy_file, redactor=redactor,
             )
         self.loop_runner = IngestLoop(
             consumer=consumer,
@@ -85,6 +88,7 @@ class IngestService(Service):
             events_partitions=events_partitions,
             metrics=self.metrics,
             normalizer=self.normalize_pool,
+            redactor=redactor,
         )
         self.loop_runner.start()
         self.query_server = QueryServer(

@@ -35,6 +35,7 @@ from streams.settings import Settings
 from streams.store import Store
 
 CONTROL_ENV = "AISPM_CHAOS_CONTROL"
+CHAOS_FINGERPRINT_KEY = "chaos-runs-share-this-fingerprint-key-0123456789"
 OUTAGE_FILE = "outage"
 CRASH_FILE = "crash"
 # Crash points: where in the landing and alerting path a worker can die. ``before:X`` dies when X is
@@ -144,6 +145,8 @@ class Run:
             "AISPM_KAFKA__GROUP_ID": f"{name}-{uuid.uuid4().hex[:6]}",
             "AISPM_QUERY__MAX_ROWS": "5000000",
             "AISPM_LOG_LEVEL": "WARNING",
+            # Both runs redact with the same key, so records with secrets get the same event ids.
+            "AISPM_INGEST__FINGERPRINT_KEY": CHAOS_FINGERPRINT_KEY,
             CONTROL_ENV: str(self.control),
         })
         self.settings = self._settings()

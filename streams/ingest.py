@@ -27,8 +27,13 @@ from typing import Any
 
 import orjson
 
-from streams.normalize import Failure, normalize_message, redact_failure_bytes
+from streams.normalize import (
+    DEFAULT_MAX_FAILURES_PER_MESSAGE,
+    Failure,
+    normalize_message,
+)
 from streams.normalize.base import RecordMeta, stable_id
+from streams.normalize.redact import Redactor, default_redactor
 
 log = logging.getLogger(__name__)
 
@@ -49,42 +54,58 @@ class BatchOutput:
     dead_letters: list[dict] = field(default_factory=list)
 
 
+# Bytes redacted past the stored cap, so that a secret the cap cuts through is still whole (and found).
+_REDACTION_MARGIN = 8 << 10
+
+
 def dead_letter_row(message: RawMessage, failure: Failure, index: int, received_at_ms: int,
-                    raw_cap: int) -> dict:
-    raw = redact_failure_bytes(failure.raw)
+                    raw_cap: int, redactor: Redactor | None = None) -> dict:
+    redactor = redactor or default_redactor()
+    # Redacted as bytes: a record that is not UTF-8 keeps its other bytes, never a credential.
+    window = failure.raw[:raw_cap + _REDACTION_MARGIN]
+    raw = redactor.redact_bytes(window)
     return {
         # One delivery of one record: a redelivered batch maps to the same ids and is dropped on landing.
         "dead_letter_id": stable_id(message.topic, str(message.partition), str(message.offset), str(index)),
         "received_at": received_at_ms,
         "source_family": message.family,
         "reason": failure.reason,
-        "detail": failure.detail[:1000],
+        "detail": redactor.redact_text(failure.detail)[:1000],
         "kafka_topic": message.topic,
         "kafka_partition": message.partition,
         "kafka_offset": message.offset,
         "raw_size": len(failure.raw),
-        "raw_truncated": len(raw) > raw_cap,
+        "raw_truncated": len(raw) > raw_cap or len(window) < len(failure.raw),
         "raw": raw[:raw_cap],
     }
 
 
 def process_batch(messages: Iterable[RawMessage], *, max_record_bytes: int, raw_cap: int,
                   redact_bodies: bool = True, now_ms: int | None = None,
-                  enrich: Callable[[list[dict]], Any] | None = None) -> BatchOutput:
+                  enrich: Callable[[list[dict]], Any] | None = None,
+                  max_failures_per_message: int = DEFAULT_MAX_FAILURES_PER_MESSAGE,
+                  redactor: Redactor | None = None) -> BatchOutput:
     """Normalize a batch of raw messages, then ``enrich`` the events (AI use, sanctioned or not).
 
-    Never raises for any message content; enrichment may (e.g. a policy that cannot be read).
+    ``redactor`` fingerprints redacted credentials: the installation's (``installation_redactor``) in
+    the worker; ``default_redactor()`` (a key per process) when not given.
+
+    Never raises for any message content; enrichment may (e.g. a policy that cannot be read). A message
+    gives at most ``max_failures_per_message`` dead letters plus one ``too_many_failures`` row counting
+    the rest by reason (its ``detail`` is JSON: ``{"suppressed": n, "by_reason": {...}}``).
     """
     received_at = now_ms if now_ms is not None else int(time.time() * 1000)
+    redactor = redactor or default_redactor()
     out = BatchOutput()
     for message in messages:
         result = normalize_message(
             message.family, message.value, RecordMeta(message.topic, message.partition, message.offset),
             max_record_bytes=max_record_bytes, redact_body_content=redact_bodies,
+            max_failures=max_failures_per_message, redactor=redactor,
         )
         out.events.extend(result.events)
         for index, failure in enumerate(result.failures):
-            out.dead_letters.append(dead_letter_row(message, failure, index, received_at, raw_cap))
+            out.dead_letters.append(dead_letter_row(message, failure, index, received_at, raw_cap, redactor))
     if enrich is not None:
         enrich(out.events)
     return out
@@ -242,7 +263,8 @@ class IngestLoop:
                  redact_bodies: bool, events_per_message: int, events_partitions: int = 1,
                  metrics: IngestMetrics | None = None,
                  queue_depth: int = 2,
-                 normalizer: Callable[[list[RawMessage]], BatchOutput] | None = None) -> None:
+                 normalizer: Callable[[list[RawMessage]], BatchOutput] | None = None,
+                 redactor: Redactor | None = None) -> None:
         self.consumer = consumer
         self.family_by_topic = family_by_topic
         self.targets = targets
@@ -256,6 +278,7 @@ class IngestLoop:
         self.metrics = metrics or IngestMetrics()
         self.normalizer = normalizer
         """Normalizes and enriches a batch elsewhere (streams.normalize_pool); None: in this thread."""
+        self.redactor = redactor
         self._stop = threading.Event()
         self._queue: queue.Queue[PreparedBatch | None] = queue.Queue(maxsize=queue_depth)
         self._thread: threading.Thread | None = None
@@ -339,7 +362,8 @@ class IngestLoop:
             output = self.normalizer(raw)
         else:
             output = process_batch(raw, max_record_bytes=self.max_record_bytes, raw_cap=self.raw_cap,
-                                   redact_bodies=self.redact_bodies, enrich=self.targets.enrich)
+                                   redact_bodies=self.redact_bodies, enrich=self.targets.enrich,
+                                   redactor=self.redactor)
         offsets: dict[tuple[str, int], int] = {}
         for message in raw:
             key = (message.topic, message.partition)

@@ -16,38 +16,45 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from streams.ingest import BatchOutput, RawMessage, process_batch
+from streams.normalize.redact import Redactor, default_redactor
 
 __all__ = ["NormalizePool"]
 
 log = logging.getLogger(__name__)
 
 _enrich = None  # set in each pool process by _start
+_redactor: Redactor | None = None  # likewise
 
 
-def _start(policy_file: str | None) -> None:
-    global _enrich  # one enricher per pool process, built once
+def _start(policy_file: str | None, fingerprint_key: bytes) -> None:
+    global _enrich, _redactor  # one enricher and redactor per pool process, built once
     from streams.detections.pipeline import Detectors
     from streams.policy import policy_source
 
     _enrich = Detectors.default(policy_source(Path(policy_file) if policy_file else None)).enrich
+    _redactor = Redactor(fingerprint_key)
 
 
 def _normalize(raw: list[tuple], max_record_bytes: int, raw_cap: int, redact_bodies: bool) -> BatchOutput:
     return process_batch([RawMessage(*fields) for fields in raw], max_record_bytes=max_record_bytes,
-                         raw_cap=raw_cap, redact_bodies=redact_bodies, enrich=_enrich)
+                         raw_cap=raw_cap, redact_bodies=redact_bodies, enrich=_enrich, redactor=_redactor)
 
 
 class NormalizePool:
     def __init__(self, processes: int, *, max_record_bytes: int, raw_cap: int, redact_bodies: bool,
-                 policy_file: Path | None) -> None:
+                 policy_file: Path | None, redactor: Redactor | None = None) -> None:
+        """``redactor``: the installation's; by default this process's ``default_redactor()``, so that the
+        pool's fingerprints are the ones normalizing here would make."""
         self.processes = processes
         self._options = (max_record_bytes, raw_cap, redact_bodies)
         self._policy_file = str(policy_file) if policy_file else None
+        # The key goes to the processes through the pool's pipe, once per process start.
+        self._fingerprint_key = (redactor or default_redactor()).key
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start, initargs=(self._policy_file,))
+                                   initializer=_start, initargs=(self._policy_file, self._fingerprint_key))
 
     def __call__(self, messages: list[RawMessage]) -> BatchOutput:
         """Normalized and enriched events and dead letters of ``messages``, in their order."""

@@ -55,8 +55,8 @@ class _IdentityRule(BaseModel):
         if self.regex is not None:
             try:
                 re.compile(self.regex)
-            except re.error as error:
-                raise ValueError(f"invalid regular expression: {error}") from None
+            except (re.error, OverflowError, RecursionError) as error:  # 'a{99999999999}', 2,000 '('
+                raise ValueError(f"invalid regular expression: {error or type(error).__name__}") from None
         return self
 
 
@@ -348,7 +348,8 @@ class PolicyFile:
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as error:
-                problem = ConfigProblem(str(self.path), 0, "", f"not UTF-8 at byte {error.start}")
+                line = data.count(b"\n", 0, error.start) + 1
+                problem = ConfigProblem(str(self.path), line, "", f"not UTF-8 at byte {error.start}")
                 raise ConfigFileError([problem]) from None
             policy = Policy.from_text(text, str(self.path))
         except ConfigFileError as error:

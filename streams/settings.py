@@ -81,7 +81,7 @@ class IngestSettings(BaseModel):
         64 << 10, ge=256, le=16 << 20,
         description="Bytes of the original kept with a dead letter; the full size is recorded beside it.",
     )
-    redact_bodies: bool = Field(True, description="Replace prompt/body content by its size and hash.")
+    redact_bodies: bool = Field(True, description="Replace prompt/body content by its size and fingerprint.")
     normalize_processes: int = Field(
         0, ge=0, le=64,
         description="Processes that normalize batches off the worker's GIL; 0 normalizes in the ingest thread.",
@@ -89,7 +89,12 @@ class IngestSettings(BaseModel):
     events_per_message: int = Field(
         500, ge=1, le=10_000, description="Normalized events per message on the events topic."
     )
-
+    fingerprint_key: SecretStr | None = Field(
+        None, min_length=32,
+        description="Key of the HMAC fingerprints in redaction markers. Workers that share a store must "
+                    "share it (e.g. `openssl rand -hex 32`); unset: <data dir>/secrets/fingerprint.key, "
+                    "made on first start.",
+    )
 
 class QuerySettings(BaseModel):
     port: int = Field(18123, ge=1024, le=65535, description="Loopback port of the worker's query endpoint.")

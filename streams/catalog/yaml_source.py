@@ -16,6 +16,11 @@ from pydantic import ValidationError
 
 Path = tuple[str | int, ...]
 
+# Hand-written config nests a few levels; these bounds keep hostile files from exhausting the stack
+# (PyYAML composes recursively) or the machine (aliases can expand to billions of values).
+MAX_DEPTH = 64
+MAX_VALUES = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class ConfigProblem:
@@ -58,16 +63,48 @@ class LineIndex:
         return self.lines.get((), 0)
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses deep nesting and reports a value it cannot construct at its line.
+
+    PyYAML's own constructors raise plain ``ValueError`` and friends for values such as
+    ``2025-13-45`` or ``!!int 'one'``, without a line; here they become errors with the value's mark.
+    """
+
+    def __init__(self, stream: str) -> None:
+        self._depth = 0
+        super().__init__(stream)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nests deeper than {MAX_DEPTH} levels",
+                                              self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except Exception as error:  # noqa: BLE001 -- whatever a constructor raises is the file's fault
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this value: {error}"[:300], node.start_mark) from None
+
+
 def load_yaml(text: str, origin: str) -> tuple[Any, LineIndex]:
     """Parse one YAML document safely; raise ``ConfigFileError`` on syntax errors or duplicate keys."""
-    loader = yaml.SafeLoader(text)
+    loader: _BoundedLoader | None = None
     try:
+        loader = _BoundedLoader(text)  # the reader already refuses some characters here
         node = loader.get_single_node()
         if node is None:
             return None, LineIndex({})
         lines: dict[Path, int] = {}
         problems: list[ConfigProblem] = []
-        _index(node, (), lines, problems, origin)
+        _index(node, (), lines, problems, origin, _Budget())
         if problems:
             raise ConfigFileError(problems)
         data = loader.construct_document(node)
@@ -76,16 +113,37 @@ def load_yaml(text: str, origin: str) -> tuple[Any, LineIndex]:
         line = mark.line + 1 if mark is not None else 0
         problem = ConfigProblem(origin, line, "", f"invalid YAML: {error.problem or error}")
         raise ConfigFileError([problem]) from None
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        raise ConfigFileError([ConfigProblem(origin, line, "", f"invalid YAML: {error}")]) from None
     except yaml.YAMLError as error:
         raise ConfigFileError([ConfigProblem(origin, 0, "", f"invalid YAML: {error}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, LineIndex(lines)
 
 
+class _Budget:
+    """Values left to visit: aliases are visited each time they are used, as the data will hold them."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values = MAX_VALUES
+
+
 def _index(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[ConfigProblem],
-           origin: str) -> None:
-    lines[path] = node.start_mark.line + 1
+           origin: str, budget: _Budget) -> None:
+    line = node.start_mark.line + 1
+    budget.values -= 1
+    if budget.values < 0:
+        raise ConfigFileError([ConfigProblem(origin, line, ".".join(map(str, path)),
+                                             f"more than {MAX_VALUES} values once aliases are expanded")])
+    if len(path) > MAX_DEPTH:  # only an alias that contains itself gets here: composing stopped the rest
+        raise ConfigFileError([ConfigProblem(origin, line, "", f"nests deeper than {MAX_DEPTH} levels "
+                                                               "(an alias used inside itself)")])
+    lines[path] = line
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -96,11 +154,11 @@ def _index(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[C
                 problems.append(ConfigProblem(origin, line, ".".join(map(str, (*path, key))),
                                               f"duplicate key (first at line {seen[key]})"))
             seen[key] = line
-            _index(value_node, (*path, key), lines, problems, origin)
+            _index(value_node, (*path, key), lines, problems, origin, budget)
             lines[(*path, key)] = line  # errors about a key read best at the key, not at its value
     elif isinstance(node, yaml.SequenceNode):
         for position, item in enumerate(node.value):
-            _index(item, (*path, position), lines, problems, origin)
+            _index(item, (*path, position), lines, problems, origin, budget)
 
 
 def problems_from_validation(error: ValidationError, index: LineIndex, origin: str) -> list[ConfigProblem]:

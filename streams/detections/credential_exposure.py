@@ -3,7 +3,9 @@
 Keys never reach this module: normalization already replaced each one with a
 ``[REDACTED:<kind>:fp=<fingerprint>]`` marker. This detection reads the markers of AI key kinds
 (``openai``, ``anthropic``, ``huggingface`` ...) in the event's URL and raw record, so the alert says
-which kind of key leaked and its fingerprint (the same key seen twice has the same one), never the key.
+which kind of key leaked and its fingerprint, never the key. The fingerprint is keyed by the
+installation (``streams.normalize.redact.Redactor``): the same key seen twice has the same one, and
+nobody without the installation's key can test a guessed key against it.
 """
 
 from __future__ import annotations

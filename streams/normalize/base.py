@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from schemas.event import SCHEMA_VERSION
 
 
@@ -150,6 +152,116 @@ def normalize_ip(value: Any) -> str:
     if text.count(".") == 3 and all(part.isdigit() for part in text.split(".")):
         return ".".join(str(int(part)) for part in text.split("."))
     return text
+
+
+# --- repeated JSON keys ----------------------------------------------------------------------------
+
+KeyPath = tuple[str | int, ...]
+"""Where a value sits in a JSON document: object keys and array indexes from the root."""
+
+# The tokens that give a JSON text its structure: strings (keys among them) and punctuation. Numbers and
+# literals are skipped; they never hold a key.
+_STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\],:]')
+_MAX_SPAN_DEPTH = 2  # records sit at most two levels down (``Records[i]``, ``logEvents[i]``, ``detail``)
+
+
+def rewritten(document: Any) -> bytes | None:
+    """``document`` as orjson writes it; None when it nests deeper than orjson writes (254 levels)."""
+    try:
+        return orjson.dumps(document)
+    except TypeError:  # the one thing orjson reads but cannot write
+        return None
+
+
+def may_repeat_keys(text: str, written: bytes | None) -> bool:
+    """Could some object in ``text`` repeat a key? ``written`` is ``rewritten`` of what orjson read.
+
+    Never False when it does, so it can stand in front of the exact check, and cheap: most logs arrive
+    written exactly as orjson writes them, and such text has nothing orjson dropped. Otherwise: orjson
+    keeps the last of repeated keys, so its rewrite has one key separator fewer for each. Every ':' in
+    ``text`` is a key's separator or a character in a string, and orjson never escapes ':'; so text
+    without a repeated key has no more colons than the rewrite, and exactly as many unless it spells a
+    colon as ``\\u003a`` (counted back in, so such text only costs the exact check).
+    """
+    if written is not None and len(written) == len(text) and written.decode() == text:
+        return False
+    colons = text.count(":")
+    if colons < 2:  # at most one key
+        return False
+    if written is None:  # too deep to rewrite: only the exact check can tell
+        return True
+    written_colons = written.count(b":")
+    if colons > written_colons:
+        return True
+    return ("\\" in text and "\\u003" in text
+            and colons + text.count("\\u003a") + text.count("\\u003A") > written_colons)
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatedKeys:
+    """The keys a JSON text repeats within one object, and where its shallow containers are."""
+
+    paths: list[KeyPath]
+    """Each repeated key's path, in text order."""
+    spans: dict[KeyPath, tuple[int, int]]
+    """Text span of each object or array at most two levels down: a record's text as it arrived."""
+
+
+def repeated_keys(text: str) -> RepeatedKeys:
+    """Every key repeated within one object of ``text`` (valid JSON), found without recursion.
+
+    Python's ``json`` with ``object_pairs_hook`` would see them too, but it recurses and refuses
+    documents deeper than about 900 levels that orjson reads.
+    """
+    paths: list[KeyPath] = []
+    spans: dict[KeyPath, tuple[int, int]] = {}
+    keys_seen: list[set[str] | None] = []  # per open container: its keys so far (None: an array)
+    slots: list[str | int] = []  # per open container: the key or index being read in it
+    starts: list[int] = []
+    expecting_key = False
+    for token in _STRUCTURE.finditer(text):
+        first = text[token.start()]
+        if first == '"':
+            if expecting_key and (keys := keys_seen[-1]) is not None:
+                key = token.group()
+                key = key[1:-1] if "\\" not in key else orjson.loads(key)
+                if key in keys:
+                    paths.append((*slots[:-1], key))
+                keys.add(key)
+                slots[-1] = key
+                expecting_key = False
+        elif first == "{" or first == "[":
+            keys_seen.append(set() if first == "{" else None)
+            slots.append("" if first == "{" else 0)
+            starts.append(token.start())
+            expecting_key = first == "{"
+        elif first == "}" or first == "]":
+            keys_seen.pop()
+            slots.pop()
+            start = starts.pop()
+            if len(slots) <= _MAX_SPAN_DEPTH:
+                spans[tuple(slots)] = (start, token.end())
+            expecting_key = False
+        elif first == ",":
+            if keys_seen[-1] is None:
+                slots[-1] += 1  # type: ignore[operator]  # an array's slot is its index
+            else:
+                expecting_key = True
+    return RepeatedKeys(paths, spans)
+
+
+def dotted(path: KeyPath) -> str:
+    """``userIdentity.arn``, ``Records[1].eventName``: a key path as people write it (keys capped)."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f"{'.' if text else ''}{part[:64]}"
+    return text[:300] or "$"
+
+
+def repeated_key_error(path: KeyPath) -> NormalizeError:
+    # Names the key, never its values: which of them a reader takes is exactly what is in doubt.
+    return NormalizeError("duplicate_key", f"key {dotted(path)} appears more than once in its object; "
+                                           "JSON readers disagree on which value counts")
 
 
 # --- time ------------------------------------------------------------------------------------------

@@ -26,9 +26,11 @@ from streams.normalize.base import (
     normalize_ip,
     stable_id,
 )
+from streams.normalize.redact import Redactor
 
 FAMILY = "cloudtrail"
 FORMAT = "cloudtrail"
+_MAX_EVENT_ID = 256  # schemas.event: event_id max_length
 
 # First word of an eventName -> OCSF API activity. Order matters only for readability.
 _ACTIVITY_BY_VERB = {
@@ -103,7 +105,7 @@ def split(document: Any) -> list[Any]:
     raise NormalizeError("not_cloudtrail", f"expected a JSON object, got {type(document).__name__}")
 
 
-def normalize(record: Any, raw: str, meta: RecordMeta) -> dict:
+def normalize(record: Any, raw: str, meta: RecordMeta, redactor: Redactor | None = None) -> dict:
     if not isinstance(record, dict):
         raise NormalizeError("not_cloudtrail", f"record is a {type(record).__name__}, not an object")
     event_name = record.get("eventName")
@@ -126,7 +128,7 @@ def normalize(record: Any, raw: str, meta: RecordMeta) -> dict:
     failed = bool(error_code) or console_result == "Failure"
     extra = record.get("additionalEventData") if isinstance(record.get("additionalEventData"), dict) else {}
     return new_event(
-        event_id=as_str(record.get("eventID")) or _content_id(raw),
+        event_id=_event_id(as_str(record.get("eventID")), raw),
         time=epoch_ms_from_iso(event_time),
         source_family=FAMILY,
         source_format=FORMAT,
@@ -149,6 +151,16 @@ def normalize(record: Any, raw: str, meta: RecordMeta) -> dict:
         cloud_account=as_str(record.get("recipientAccountId") or identity.get("accountId")),
         cloud_region=as_str(record.get("awsRegion")),
     )
+
+
+def _event_id(event_id: str, raw: str) -> str:
+    """CloudTrail's own id (a UUID); one too long to store is hashed, so that each delivery of the
+    same event still gets the same id."""
+    if not event_id:
+        return _content_id(raw)
+    if len(event_id) > _MAX_EVENT_ID:
+        return stable_id(FAMILY, "eventID", event_id)
+    return event_id
 
 
 def _content_id(raw: str) -> str:

@@ -55,3 +55,29 @@ def test_events_are_chunked_as_json_arrays() -> None:
     chunks = chunk_events(out.events, 4)
     assert sum(len(orjson.loads(chunk)) for chunk in chunks) == len(out.events)
     assert all(len(orjson.loads(chunk)) <= 4 for chunk in chunks)
+
+
+def test_a_message_of_many_bad_records_lands_a_bounded_number_of_dead_letters() -> None:
+    records = 20_000
+    flood = orjson.dumps({"Records": [0] * records})
+    out = process_batch(messages("cloudtrail", [flood, stratus()[0]]), max_record_bytes=1 << 20, raw_cap=512,
+                        max_failures_per_message=50)
+    assert len(out.events) == 1
+    assert len(out.dead_letters) == 51
+    *kept, summary = out.dead_letters
+    assert {row["reason"] for row in kept} == {"not_cloudtrail"} and all(row["raw"] == b"0" for row in kept)
+    assert summary["reason"] == "too_many_failures"
+    assert orjson.loads(summary["detail"]) == {"suppressed": records - 50, "by_reason": {"not_cloudtrail": records - 50}}
+    assert summary["raw_size"] == len(flood) and summary["raw_truncated"] and len(summary["raw"]) == 512
+    assert len({row["dead_letter_id"] for row in out.dead_letters}) == 51
+    assert orjson.loads(dead_letter_message(summary))["reason"] == "too_many_failures"
+
+
+def test_a_poison_record_costs_only_itself_in_a_batch() -> None:
+    good = stratus()[0].decode()
+    deep = '{"eventName":"X","x":' + "[" * 300 + "]" * 300 + "}"
+    poison = f'{{"Records":[{good},{deep},{good}]}}'.encode()
+    out = process_batch(messages("cloudtrail", [poison, stratus()[1]]), max_record_bytes=1 << 20, raw_cap=1 << 16)
+    assert len(out.events) == 3
+    assert [row["reason"] for row in out.dead_letters] == ["too_deep"]
+    assert out.dead_letters[0]["kafka_offset"] == 0

@@ -34,7 +34,7 @@ from schemas.event import (
 from streams.normalize import audit, normalize_message
 from streams.normalize.audit import azure, entra, gcp, k8s, okta
 from streams.normalize.base import NormalizeError, RecordMeta
-from streams.normalize.redact import fingerprint
+from streams.normalize.redact import default_redactor
 
 REPO = Path(__file__).resolve().parents[2]
 DATASETS = REPO.parent / "shared" / "datasets"
@@ -421,7 +421,7 @@ def test_secret_values_are_masked_in_raw():
     assert secret_value not in event["raw"]
     assert "last-applied-configuration" in event["raw"]
     assert '\\"data\\"' not in event["raw"]  # kubectl's copy of the whole Secret is masked too
-    assert f"[REDACTED:k8s_secret:fp={fingerprint(secret_value)}]" in event["raw"]
+    assert f"[REDACTED:k8s_secret:fp={default_redactor().fingerprint(secret_value)}]" in event["raw"]
     raw = json.loads(event["raw"])
     assert raw["requestObject"]["metadata"]["name"] == "openai-credentials"  # the rest stays
     assert raw["responseObject"]["metadata"]["uid"] == "0f5e9d6c-7b8a-4c3d-9e2f-1a0b9c8d7e6f"

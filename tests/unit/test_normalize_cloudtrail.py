@@ -279,6 +279,15 @@ def test_event_without_id_gets_a_stable_content_id():
     assert first["event_id"] != only_event({**BASE, "eventName": "PutObject"})["event_id"]
 
 
+def test_an_event_id_too_long_to_store_is_replaced_by_a_stable_hash_of_itself():
+    # Real ids are UUIDs; a 300-character one (forged or broken) must not cost the event.
+    long_id = "x" * 300
+    first, second = only_event({**BASE, "eventID": long_id}), only_event({**BASE, "eventID": long_id})
+    assert len(first["event_id"]) <= 256 and first["event_id"] == second["event_id"]
+    assert first["event_id"] != only_event({**BASE, "eventID": "y" * 300})["event_id"]
+    assert only_event({**BASE, "eventID": "e" * 256})["event_id"] == "e" * 256
+
+
 def test_logstash_timestamp_is_accepted():
     record = {key: value for key, value in BASE.items() if key != "eventTime"}
     assert only_event({**record, "@timestamp": "2025-03-01T12:00:01.250Z"})["time"] == 1740830401250

@@ -208,3 +208,49 @@ def test_policy_file_invalid_from_the_start_raises(tmp_path: Path) -> None:
     path.write_bytes(b"version: 1\nclauses: [\xff]\n")
     with pytest.raises(ConfigFileError, match="not UTF-8"):
         PolicyFile(path).current()
+
+
+# --- hostile or broken files: always a ConfigFileError naming file and line, never another exception ----
+
+CLAUSE = "version: 1\nclauses:\n  - id: a\n    providers: [x]\n    everyone: true\n"
+# Expanding these aliases would give 10^8 values.
+ALIAS_BOMB = "".join(f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 10)}]\n" for level in range(1, 9))
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    (CLAUSE + "    expires: 2025-13-45\n", 6, "month must be in 1..12"),
+    (CLAUSE + "    expires: !!timestamp 'next tuesday'\n", 6, "cannot read this value"),
+    (CLAUSE + "    expires: 2025-02-30\n", 6, "day is out of range"),
+    ("version: !!int 'one'\n", 1, "cannot read this value"),
+    ("version: !!float 'one'\n", 1, "cannot read this value"),
+    ("version: " + "9" * 5000 + "\n", 1, "cannot read this value"),
+    ("version: 1\nclauses: &loop [*loop]\n", 2, "deeper than"),
+    ("version: 1\nclauses: " + "[" * 5000 + "]" * 5000 + "\n", 2, "deeper than"),
+    ("version: 1\nclauses: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n", 2, "deeper than"),
+    # Block style: the 65th level (line 2 + 64) is one too many.
+    ("version: 1\nclauses:\n" + "".join("  " * i + "- \n" for i in range(1, 200)), 66, "deeper than"),
+    # The budget runs out among l0's values, on line 1.
+    ("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n" + ALIAS_BOMB + "version: 1\n", 1, "once aliases are expanded"),
+    ("version: 1\nclauses: []\nnote: 'a\x00b'\n", 3, "invalid YAML"),
+    ("version: 1\n\x07\n", 2, "invalid YAML"),
+    (CLAUSE.replace("everyone: true", "identities: [{regex: 'a{99999999999}'}]"), 5,
+     "invalid regular expression"),
+    (CLAUSE.replace("everyone: true", f"identities: [{{regex: '{'(' * 2000}{')' * 2000}'}}]"), 5,
+     "invalid regular expression"),
+])
+def test_a_hostile_policy_is_a_config_error_with_its_line(text: str, line: int, message: str) -> None:
+    with pytest.raises(ConfigFileError) as caught:
+        Policy.from_text(text, "p.yaml")
+    problem = caught.value.problems[0]
+    assert problem.origin == "p.yaml"
+    assert problem.line == line, str(caught.value)
+    assert message in problem.message, str(caught.value)
+
+
+def test_a_policy_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_bytes(b"version: 1\nclauses:\n  - id: \xff\n")
+    with pytest.raises(ConfigFileError) as caught:
+        PolicyFile(path).current()
+    problem = caught.value.problems[0]
+    assert (problem.origin, problem.line) == (str(path), 3) and "not UTF-8" in problem.message

@@ -16,7 +16,7 @@ from streams.detections import bedrock_runtime, credential_exposure, shadow_ai
 from streams.detections.pipeline import AlertPlan
 from streams.detections.shadow_ai import gateway_event, model_from_url, usage_of
 from streams.normalize import normalize_message
-from streams.normalize.redact import AI_KEY_KINDS
+from streams.normalize.redact import AI_KEY_KINDS, default_redactor
 from streams.policy import Policy
 from streams.rules.base import RuleMeta
 from streams.rules.examples import assumed_role, cloudtrail, iam_user, normalize_record
@@ -182,7 +182,8 @@ def test_credential_exposure_end_to_end_never_carries_the_key(catalog: Catalog) 
     [event] = normalized.events
     findings = credential_exposure.detect(event, catalog, None)
     [finding] = findings
-    fingerprint = hashlib.sha256(OPENAI_KEY.encode()).hexdigest()[:12]
+    fingerprint = default_redactor().fingerprint(OPENAI_KEY)  # keyed: the sha256 of the key is not it
+    assert fingerprint != hashlib.sha256(OPENAI_KEY.encode()).hexdigest()[:12]
     assert finding.context["key_kind"] == "openai"
     assert finding.context["key_fingerprint"] == fingerprint
     assert finding.key() == f"ai_credential_exposure|openai|{fingerprint}"

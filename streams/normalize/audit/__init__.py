@@ -12,6 +12,7 @@ from typing import Any
 
 from streams.normalize.audit import azure, entra, gcp, k8s, okta
 from streams.normalize.base import NormalizeError, RecordMeta
+from streams.normalize.redact import Redactor, default_redactor
 
 ACCEPTS_TEXT = False
 
@@ -60,13 +61,15 @@ def split(document: Any) -> list[Any]:
     return [document]
 
 
-def normalize(record: Any, raw: str, meta: RecordMeta) -> dict:
+def normalize(record: Any, raw: str, meta: RecordMeta, redactor: Redactor | None = None) -> dict:
     if not isinstance(record, dict):
         raise NormalizeError("unknown_format", f"record is a JSON {type(record).__name__}, not an object")
     if not _CANONICAL_BY_LOWER.keys().isdisjoint(record):
         record = {_CANONICAL_BY_LOWER.get(key, key): value for key, value in record.items()}
     for module in _FORMATS:
         if module.detect(record):
+            if module is k8s:  # the one format that copies secret values, which it masks with markers
+                return k8s.normalize(record, raw, meta, redactor or default_redactor())
             return module.normalize(record, raw, meta)
     raise NormalizeError("unknown_format", "no audit format has these fields")
 

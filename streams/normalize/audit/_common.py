@@ -6,7 +6,18 @@ from typing import Any
 
 import orjson
 
-from streams.normalize.base import NormalizeError, as_int, as_str, epoch_ms_from_iso, normalize_ip, stable_id
+from streams.normalize.base import (
+    NormalizeError,
+    as_int,
+    as_str,
+    epoch_ms_from_iso,
+    may_repeat_keys,
+    normalize_ip,
+    repeated_key_error,
+    repeated_keys,
+    rewritten,
+    stable_id,
+)
 
 FAMILY = "audit"
 
@@ -74,9 +85,16 @@ def parse_embedded_json(value: Any, name: str) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return orjson.loads(value)
+        document = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise NormalizeError("malformed_json", f"{name} is not valid JSON: {exc}") from exc
+    # The embedded event is read as carefully as the record around it: a repeated key there ("verb")
+    # would let the stored text and what detections saw disagree just the same.
+    if may_repeat_keys(value, rewritten(document)):
+        paths = repeated_keys(value).paths
+        if paths:
+            raise repeated_key_error((name, *paths[0]))
+    return document
 
 
 def ip_without_port(value: Any) -> str:

@@ -48,7 +48,7 @@ from streams.normalize.base import (
     new_event,
     normalize_ip,
 )
-from streams.normalize.redact import fingerprint, redact_text
+from streams.normalize.redact import Redactor
 
 FORMAT = "k8s_audit"
 
@@ -77,13 +77,14 @@ def detect(record: dict) -> bool:
     return _is_aks_record(record) or _is_eks_log_event(record)
 
 
-def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
+def normalize(record: dict, raw: str, meta: RecordMeta, redactor: Redactor) -> dict:
     if _is_aks_record(record):
         properties = record["properties"]
         event = _embedded_event(properties.get("log"), "properties.log")
-        masked = _masked_event(event)
+        masked = _masked_event(event, redactor)
         if masked is not None:
-            raw = _serialized({**record, "properties": {**properties, "log": orjson.dumps(masked).decode()}})
+            raw = _serialized(
+                redactor, {**record, "properties": {**properties, "log": orjson.dumps(masked).decode()}})
         return _normalize_event(
             event, raw, meta,
             account=azure_subscription(text(record.get("resourceId"))),
@@ -92,17 +93,17 @@ def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
         )
     if _is_eks_log_event(record):
         event = _embedded_event(record.get("message"), "message")
-        masked = _masked_event(event)
+        masked = _masked_event(event, redactor)
         if masked is not None:
-            raw = _serialized({**record, "message": orjson.dumps(masked).decode()})
+            raw = _serialized(redactor, {**record, "message": orjson.dumps(masked).decode()})
         return _normalize_event(
             event, raw, meta,
             account=text(record.get("owner")),
             fallback_time=lambda: epoch_ms(record.get("timestamp")),
         )
-    masked = _masked_event(record)
+    masked = _masked_event(record, redactor)
     if masked is not None:
-        raw = _serialized(masked)
+        raw = _serialized(redactor, masked)
     return _normalize_event(record, raw, meta)
 
 
@@ -217,7 +218,7 @@ def _object_path(object_ref: dict) -> str:
 
 # --- secret values in request/response objects ------------------------------------------------------
 
-def _masked_event(event: dict) -> dict | None:
+def _masked_event(event: dict, redactor: Redactor) -> dict | None:
     """A copy of a Secret request's event with secret values masked; None when there is nothing to mask."""
     object_ref = event.get("objectRef")
     if not isinstance(object_ref, dict) or object_ref.get("resource") != "secrets":
@@ -226,19 +227,19 @@ def _masked_event(event: dict) -> dict | None:
     masked_event = dict(event)
     for key in ("requestObject", "responseObject"):
         if key in event:
-            masked_event[key], key_changed = _mask_secret_values(event[key])
+            masked_event[key], key_changed = _mask_secret_values(event[key], redactor)
             changed = changed or key_changed
     return masked_event if changed else None
 
 
-def _serialized(record: dict) -> str:
+def _serialized(redactor: Redactor, record: dict) -> str:
     # The caller redacted credentials in the original text; this text is new, so redact it again.
-    return redact_text(orjson.dumps(record).decode())
+    return redactor.redact_text(orjson.dumps(record).decode())
 
 
-def _mask_secret_values(node: Any) -> tuple[Any, bool]:
+def _mask_secret_values(node: Any, redactor: Redactor) -> tuple[Any, bool]:
     if isinstance(node, list):
-        items = [_mask_secret_values(item) for item in node]
+        items = [_mask_secret_values(item, redactor) for item in node]
         return [item for item, _ in items], any(changed for _, changed in items)
     if not isinstance(node, dict):
         return node, False
@@ -246,16 +247,12 @@ def _mask_secret_values(node: Any) -> tuple[Any, bool]:
     out = {}
     for key, value in node.items():
         if key in ("data", "stringData") and isinstance(value, dict):
-            out[key] = {name: _marker(secret) for name, secret in value.items()}
+            out[key] = {name: redactor.marker("k8s_secret", str(secret)) for name, secret in value.items()}
             changed = changed or bool(value)
         elif key == _LAST_APPLIED and isinstance(value, str):
-            out[key] = _marker(value)  # kubectl copies the whole Secret, values included, in here
+            out[key] = redactor.marker("k8s_secret", value)  # kubectl copies the whole Secret in here
             changed = True
         else:
-            out[key], sub_changed = _mask_secret_values(value)
+            out[key], sub_changed = _mask_secret_values(value, redactor)
             changed = changed or sub_changed
     return out, changed
-
-
-def _marker(secret: Any) -> str:
-    return f"[REDACTED:k8s_secret:fp={fingerprint(str(secret))}]"

@@ -11,6 +11,7 @@ from typing import Any
 
 from streams.normalize.base import NormalizeError, RecordMeta
 from streams.normalize.gateway import apigw, envoy, kong, nginx, squid, zeek
+from streams.normalize.redact import Redactor
 
 ACCEPTS_TEXT = True
 
@@ -34,7 +35,7 @@ def split(document: Any) -> list[Any]:
     return [document]
 
 
-def normalize(record: Any, raw: str, meta: RecordMeta) -> dict:
+def normalize(record: Any, raw: str, meta: RecordMeta, redactor: Redactor | None = None) -> dict:
     if isinstance(record, dict):
         for module in _JSON_FORMATS:
             if module.detect(record):
