@@ -22,11 +22,11 @@ test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not integration"
 
 bench: $(STAMP)
-	$(BIN)/python -m streams.bench
+	$(BIN)/python -m streams.harness.bench
 
 # >= 100,000 events while the worker is SIGKILLed 8 times and the store fails once; one JSON line out.
 chaos: $(STAMP)
-	$(BIN)/python -m streams.chaos
+	$(BIN)/python -m streams.harness.chaos
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams schemas models tests

@@ -41,7 +41,7 @@ def main() -> None:
 @click.pass_context
 def up(ctx: click.Context) -> None:
     """Run the worker (and, with no Kafka configured, the embedded broker) until stopped."""
-    from streams.worker import WorkerError, run_worker
+    from streams.runtime.worker import WorkerError, run_worker
 
     settings = _settings(ctx)
     try:
@@ -60,9 +60,10 @@ def ingest(ctx: click.Context, family: str, files: tuple[Path, ...]) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from streams.broker import BrokerError, resolve_bootstrap
-    from streams.kafka import ensure_topics
-    from streams.producer import RawProducer, open_bytes, split_records
+    from streams.normalize.files import open_bytes, split_records
+    from streams.runtime.broker import BrokerError, resolve_bootstrap
+    from streams.runtime.kafka import ensure_topics
+    from streams.runtime.producer import RawProducer
 
     settings = _settings(ctx)
     try:
@@ -99,8 +100,8 @@ def ingest(ctx: click.Context, family: str, files: tuple[Path, ...]) -> None:
 @click.pass_context
 def query(ctx: click.Context, fmt: str, params: tuple[str, ...], sql: str) -> None:
     """Run a read-only SQL query on aispm's ClickHouse database (through the running worker if any)."""
-    from streams.query import QueryError, run_query
-    from streams.store import StoreError
+    from streams.runtime.query import QueryError, run_query
+    from streams.runtime.store import StoreError
 
     settings = _settings(ctx)
     parameters: dict[str, str] = {}
@@ -168,8 +169,8 @@ def db() -> None:
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Apply the numbered DDL migrations in sql/ddl (safe to run again)."""
-    from streams.query import wait_for_store_lock
-    from streams.store import Store, StoreError
+    from streams.runtime.query import wait_for_store_lock
+    from streams.runtime.store import Store, StoreError
 
     settings = _settings(ctx)
     lock = wait_for_store_lock(settings, exclusive=True, wait_s=settings.query.lock_wait_s)
@@ -192,7 +193,7 @@ def migrate(ctx: click.Context) -> None:
 @click.pass_context
 def demo(ctx: click.Context, seed: int, scale: int, timeout: float) -> None:
     """Start broker, worker and store, ingest the demo data, wait until it landed, print a summary."""
-    from streams.demo_runner import DemoError, run_demo
+    from streams.demo.runner import DemoError, run_demo
 
     settings = _settings(ctx)
     try:
@@ -205,7 +206,7 @@ def demo(ctx: click.Context, seed: int, scale: int, timeout: float) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """The running worker's counters (messages, events landed, dead letters, latency)."""
-    from streams.query import QueryError, remote_stats
+    from streams.runtime.query import QueryError, remote_stats
 
     settings = _settings(ctx)
     try:

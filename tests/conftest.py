@@ -50,7 +50,7 @@ class WorkerHandle:
             os.environ.update(saved)
 
     def start(self, timeout_s: float = 90) -> None:
-        from streams.query import QueryError, remote_stats, running_worker
+        from streams.runtime.query import QueryError, remote_stats, running_worker
 
         log = (self.data_dir / "worker.log").open("ab")
         self.process = subprocess.Popen([sys.executable, "-m", "streams.cli", "up"], env=self.env,
@@ -81,12 +81,12 @@ class WorkerHandle:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
     def stats(self) -> dict:
-        from streams.query import remote_stats
+        from streams.runtime.query import remote_stats
 
         return remote_stats(self.settings())["ingest"]
 
     def query(self, sql: str, parameters: dict | None = None) -> list[list]:
-        from streams.query import remote_query
+        from streams.runtime.query import remote_query
 
         return remote_query(self.settings(), sql, parameters)[1]
 
@@ -116,7 +116,7 @@ def fresh_database_settings(data_dir: Path, **overrides):
 @pytest.fixture(scope="session")
 def embedded_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Tansu broker on a free loopback port for the whole test session."""
-    from streams.broker import start_embedded_broker
+    from streams.runtime.broker import start_embedded_broker
     from streams.settings import Settings
 
     data_dir = tmp_path_factory.mktemp("broker")

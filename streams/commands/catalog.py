@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import orjson
 
-from streams.catalog import Catalog, ConfigFileError, load_catalog
+from streams.enrich.catalog import Catalog, ConfigFileError, load_catalog
 
 _CATALOG_OPTION = click.option(
     "--catalog", "catalog_path", type=click.Path(dir_okay=False, path_type=Path), default=None,

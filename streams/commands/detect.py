@@ -22,11 +22,11 @@ import orjson
 def detect(family: str, policy_path: Path | None, fmt: str, window_s: int, sigma_paths: tuple[Path, ...],
            files: tuple[Path, ...]) -> None:
     """Offline: the alerts FILES would raise (no Kafka, no ClickHouse). Exit 1 when there are any."""
-    from streams.catalog.yaml_source import ConfigFileError
-    from streams.detections.pipeline import Detectors
-    from streams.offline import detect_files
-    from streams.policy import Policy
-    from streams.rules import RuleLoadError
+    from streams.detect import RuleLoadError
+    from streams.detect.offline import detect_files
+    from streams.detect.pipeline import Detectors
+    from streams.enrich.catalog.yaml_source import ConfigFileError
+    from streams.enrich.policy import Policy
 
     try:
         policy = Policy.from_file(policy_path) if policy_path else Policy.discovery()

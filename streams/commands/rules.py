@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from streams.rules import Rule, RuleLoadError, discover_rules, example_problems, load_rules
+from streams.detect import Rule, RuleLoadError, discover_rules, example_problems, load_rules
 
 
 def _load(sigma_paths: tuple[Path, ...]) -> tuple[Rule, ...]:

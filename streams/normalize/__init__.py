@@ -81,7 +81,7 @@ def normalize_message(
     in one message) in the closing ``too_many_failures`` summary, whose ``records`` counts them.
     Credentials are replaced by markers fingerprinted by ``redactor`` (default: ``default_redactor()``,
     whose key lives as long as the process). Failures keep their bytes as they came: a dead letter's
-    bytes and detail are redacted when its row is made (``streams.ingest.dead_letter_row``).
+    bytes and detail are redacted when its row is made (``streams.runtime.ingest.dead_letter_row``).
     """
     redactor = redactor or default_redactor()
     result = Normalized()

@@ -56,7 +56,7 @@ def alerting(tmp_path_factory, embedded_broker):
 
 
 def send(handle: WorkerHandle, family: str, values: list[bytes]) -> None:
-    from streams.producer import RawProducer
+    from streams.runtime.producer import RawProducer
 
     settings = handle.settings()
     producer = RawProducer(settings, settings.kafka.bootstrap_servers)
@@ -65,7 +65,7 @@ def send(handle: WorkerHandle, family: str, values: list[bytes]) -> None:
 
 
 def detection_stats(handle: WorkerHandle) -> dict:
-    from streams.query import remote_stats
+    from streams.runtime.query import remote_stats
 
     return remote_stats(handle.settings())["detection"]
 
@@ -84,7 +84,7 @@ def wait_detected(handle: WorkerHandle, events: int, timeout_s: float = 90) -> d
 def alerts_on_topic(handle: WorkerHandle) -> list[dict]:
     from confluent_kafka import Consumer
 
-    from streams.kafka import Topics, consumer_config
+    from streams.runtime.kafka import Topics, consumer_config
 
     settings = handle.settings()
     consumer = Consumer(consumer_config(settings, settings.kafka.bootstrap_servers, group_id=f"siem-{uuid.uuid4()}"))
@@ -158,7 +158,7 @@ def test_a_leaked_key_is_alerted_and_stored_nowhere(alerting) -> None:
 
 
 def test_sigma_rules_from_settings_alert_in_the_stream(alerting) -> None:
-    from streams.rules.examples import cloudtrail, iam_user
+    from streams.detect.examples import cloudtrail, iam_user
 
     handle, _ = alerting
     before = detection_stats(handle)["events"]
@@ -174,8 +174,8 @@ def test_rule_state_survives_a_worker_restart(alerting) -> None:
     """A burst rule needs 10 recon calls in 10 minutes: 6 before a restart and 4 after must still fire."""
     from datetime import UTC, datetime, timedelta
 
-    from streams.rules.bedrock_model_recon_burst import MIN_CALLS
-    from streams.rules.examples import cloudtrail, iam_user
+    from streams.detect.examples import cloudtrail, iam_user
+    from streams.detect.rules.bedrock_model_recon_burst import MIN_CALLS
 
     handle, _ = alerting
     start = datetime.now(UTC) - timedelta(minutes=2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.chaos import chaos, passed
+from streams.harness.chaos import chaos, passed
 
 pytestmark = pytest.mark.integration
 

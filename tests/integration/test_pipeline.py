@@ -71,7 +71,7 @@ MALFORMED = {
 
 
 def produce(handle: WorkerHandle, messages: dict[str, list[bytes]]) -> int:
-    from streams.producer import RawProducer
+    from streams.runtime.producer import RawProducer
 
     settings = handle.settings()
     producer = RawProducer(settings, settings.kafka.bootstrap_servers)
@@ -90,7 +90,7 @@ def rewind_group(handle: WorkerHandle) -> None:
     """Commit offset 0 on every raw partition for the worker's group: the next worker re-reads it all."""
     from confluent_kafka import Consumer, TopicPartition
 
-    from streams.kafka import Topics, consumer_config
+    from streams.runtime.kafka import Topics, consumer_config
 
     settings = handle.settings()
     consumer = Consumer(consumer_config(settings, settings.kafka.bootstrap_servers))

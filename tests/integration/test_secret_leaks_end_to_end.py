@@ -32,7 +32,7 @@ def leaky(tmp_path_factory, embedded_broker):
 def read_topic(handle: WorkerHandle, topic: str) -> list[bytes]:
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    from streams.kafka import consumer_config
+    from streams.runtime.kafka import consumer_config
 
     settings = handle.settings()
     consumer = Consumer(consumer_config(settings, settings.kafka.bootstrap_servers, group_id=f"leak-{uuid.uuid4()}")
@@ -49,8 +49,8 @@ def read_topic(handle: WorkerHandle, topic: str) -> list[bytes]:
 
 
 def test_no_table_topic_log_or_cli_output_holds_a_secret(leaky: WorkerHandle) -> None:
-    from streams.kafka import Topics
-    from streams.producer import RawProducer
+    from streams.runtime.kafka import Topics
+    from streams.runtime.producer import RawProducer
 
     placed = messages_with_secrets(SECRETS)
     settings = leaky.settings()

@@ -12,11 +12,12 @@ import pytest
 from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 from pydantic import ValidationError
 
-from streams.alerts import AlertEvent, MemoryLedger, alert_for, alert_id_of, to_ocsf, window_start
-from streams.catalog import default_catalog
-from streams.detections import bedrock_runtime, shadow_ai
-from streams.detections.finding import Finding
-from streams.rules.examples import assumed_role, cloudtrail
+from schemas.finding import Finding
+from streams.detect.alerts import AlertEvent, MemoryLedger, alert_for, alert_id_of, to_ocsf, window_start
+from streams.detect.examples import assumed_role, cloudtrail
+from streams.detect.rules import shadow_ai_cloud_runtime, shadow_ai_egress
+from streams.enrich.catalog import default_catalog
+from tests.unit.rule_runs import rule_findings
 
 # OCSF 1.x Evidence Artifacts attributes that py-ocsf-models has not modelled yet (its own TODO list in
 # objects/evidence_artifacts.py); everything else in an alert must be a field the library knows.
@@ -24,14 +25,14 @@ UNMODELLED_EVIDENCE_FIELDS = {"actor", "src_endpoint", "dst_endpoint"}
 
 
 def _gateway_finding() -> Finding:
-    [finding] = shadow_ai.detect(shadow_ai.EXAMPLES[0].events[-1], default_catalog(), None)
+    [finding] = rule_findings(shadow_ai_egress, shadow_ai_egress.EXAMPLES[0].events[-1], default_catalog(), None)
     return finding
 
 
 def _cloud_finding() -> Finding:
     event = cloudtrail("InvokeModel", params={"modelId": "anthropic.claude-3-haiku-20240307-v1:0"},
                        identity=assumed_role("webapp"))
-    [finding] = bedrock_runtime.detect(event, default_catalog(), None)
+    [finding] = rule_findings(shadow_ai_cloud_runtime, event, default_catalog(), None)
     return finding
 
 
@@ -126,7 +127,7 @@ def test_validator_rejects_what_is_not_a_detection_finding() -> None:
 # --- dedup ---------------------------------------------------------------------------------------------
 
 def _finding_at(time_ms: int, principal: str = "10.0.0.1", provider: str = "openai") -> Finding:
-    event = dict(shadow_ai.EXAMPLES[0].events[-1], time=time_ms)
+    event = dict(shadow_ai_egress.EXAMPLES[0].events[-1], time=time_ms)
     return Finding(detection="shadow_ai_egress", title="t", severity="medium", principal=principal, event=event,
                    description="d", remediation="r", provider=provider)
 

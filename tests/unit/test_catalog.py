@@ -11,7 +11,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from streams.catalog import (
+from streams.commands.catalog import catalog as catalog_command
+from streams.enrich.catalog import (
     Catalog,
     ConfigFileError,
     catalog_from_data,
@@ -20,7 +21,6 @@ from streams.catalog import (
     hostname_of,
     load_catalog,
 )
-from streams.commands.catalog import catalog as catalog_command
 from tests.conftest import dataset
 
 V2FLY = "v2fly-domain-list-community-ai"

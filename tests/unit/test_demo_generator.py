@@ -305,8 +305,8 @@ def test_incident_events_name_their_actor_and_address(normalized) -> None:
 
 
 def test_under_the_demo_policy_only_injected_incidents_raise_findings(normalized) -> None:
-    from streams.detections.pipeline import Detectors
-    from streams.policy import Policy
+    from streams.detect.pipeline import Detectors
+    from streams.enrich.policy import Policy
 
     policy = Policy.from_file(demo_policy_path())
     detectors = Detectors.default(policy=lambda: policy)

@@ -70,7 +70,7 @@ def test_a_file_without_ai_use_raises_nothing(tmp_path) -> None:
 
 
 def test_sigma_rules_run_beside_the_built_in_ones(tmp_path) -> None:
-    from streams.rules.examples import cloudtrail, iam_user
+    from streams.detect.examples import cloudtrail, iam_user
 
     trail = tmp_path / "trail.json"
     event = cloudtrail("DeleteGuardrail", identity=iam_user("dev1"), params={"guardrailIdentifier": "gr-prod"})

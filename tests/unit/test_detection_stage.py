@@ -11,11 +11,15 @@ import itertools
 import orjson
 import pytest
 
-from streams.alerts import AlertEvent, AlertTally
-from streams.detection_stage import DetectionStage, PreparedDetection
-from streams.detections import shadow_ai
-from streams.detections.pipeline import Detectors
-from streams.rules import bedrock_invoke_error_burst, bedrock_model_recon_burst, bedrock_recon_then_invoke
+from streams.detect.alerts import AlertEvent, AlertTally
+from streams.detect.pipeline import Detectors
+from streams.detect.rules import (
+    bedrock_invoke_error_burst,
+    bedrock_model_recon_burst,
+    bedrock_recon_then_invoke,
+    shadow_ai_egress,
+)
+from streams.detect.stage import DetectionStage, PreparedDetection
 
 WINDOW_MS = 3_600_000
 STEPS = ("land_alert_events", "alert_tallies", "land_alerts", "send", "save_rule_state")
@@ -93,7 +97,7 @@ def stage_for(store: MemoryStore, siem: Siem) -> DetectionStage:
 def traffic() -> list[bytes]:
     """Events-topic messages: shadow-AI egress and Bedrock bursts and sequences, three events a message."""
     events = []
-    for module in (shadow_ai, bedrock_invoke_error_burst, bedrock_model_recon_burst, bedrock_recon_then_invoke):
+    for module in (shadow_ai_egress, bedrock_invoke_error_burst, bedrock_model_recon_burst, bedrock_recon_then_invoke):
         for example in module.EXAMPLES:
             if example.expect:
                 events.extend(copy.deepcopy(event) for event in example.events)
@@ -201,7 +205,7 @@ def test_a_late_event_still_finds_its_keys_state() -> None:
     """One raw partition runs ahead of another: an event of another principal, half an hour newer,
     moves the stage's clock before the last call of a recon burst arrives. The burst must still be
     seen, as it is when the events come in time order."""
-    from streams.rules.examples import cloudtrail, iam_user
+    from streams.detect.examples import cloudtrail, iam_user
 
     def recon(at: float, region: str, user: str = "eve") -> dict:
         return cloudtrail("ListFoundationModels", identity=iam_user(user), at=at, region=region)

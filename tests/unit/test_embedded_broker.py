@@ -15,7 +15,7 @@ import time
 import psutil
 import pytest
 
-from streams.broker import BROKER_STATE_FILE, BrokerError, resolve_bootstrap, start_embedded_broker
+from streams.runtime.broker import BROKER_STATE_FILE, BrokerError, resolve_bootstrap, start_embedded_broker
 from streams.settings import Settings
 from tests.conftest import REPO, free_port
 
@@ -63,7 +63,7 @@ def test_the_broker_dies_with_the_process_that_started_it(tmp_path) -> None:
     settings = broker_settings(tmp_path)
     script = (
         "import sys, time\n"
-        "from streams.broker import start_embedded_broker\n"
+        "from streams.runtime.broker import start_embedded_broker\n"
         "from streams.settings import Settings\n"
         f"broker = start_embedded_broker(Settings(data_dir={str(tmp_path)!r}, "
         f"kafka={{'embedded_port': {settings.kafka.embedded_port}}}))\n"

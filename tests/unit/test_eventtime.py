@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.eventtime import EventClock
+from streams.detect.eventtime import EventClock
 
 WALL = 1_800_000_000_000
 HOUR = 3_600_000
@@ -30,7 +30,7 @@ def test_an_event_from_the_future_cannot_expire_everything() -> None:
 
 def test_a_replay_keeps_rule_state_until_event_time_passes_it() -> None:
     """Last month's logs: the wall clock would expire every burst window at once; event time does not."""
-    from streams.rules import state as rule_state
+    from streams.detect import state as rule_state
 
     clock = EventClock()
     month_ago = WALL - 30 * 24 * HOUR

@@ -30,7 +30,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.event import validate_event
-from streams.ingest import RawMessage, chunk_events, dead_letter_message, dead_letter_row
 from streams.normalize import (
     DEFAULT_MAX_FAILURES_PER_MESSAGE,
     FAMILIES,
@@ -41,6 +40,7 @@ from streams.normalize import (
     normalize_message,
 )
 from streams.normalize.base import NormalizeError, RecordMeta
+from streams.runtime.ingest import RawMessage, chunk_events, dead_letter_message, dead_letter_row
 from tests.unit.test_normalize_properties import KNOWN_KEYS, json_values, real_messages
 
 REPO = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.policy import ConfigFileError, Policy, PolicyFile
+from streams.enrich.policy import ConfigFileError, Policy, PolicyFile
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "policy"
 ORIGIN = "fuzzed.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from streams.ingest import RawMessage, chunk_events, dead_letter_message, process_batch
+from streams.runtime.ingest import RawMessage, chunk_events, dead_letter_message, process_batch
 from tests.conftest import dataset
 
 

@@ -7,8 +7,8 @@ from collections import Counter
 import orjson
 import pytest
 
-from streams.ingest import BatchOutput, IngestLoop, LandingTargets, PreparedBatch, route_events
-from streams.store import NewEvents
+from streams.runtime.ingest import BatchOutput, IngestLoop, LandingTargets, PreparedBatch, route_events
+from streams.runtime.store import NewEvents
 
 
 def event(event_id: str, **fields: str) -> dict:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from streams.demo import generate
-from streams.detections.pipeline import Detectors
-from streams.ingest import RawMessage, process_batch
-from streams.normalize_pool import NormalizePool
-from streams.policy import policy_source
+from streams.detect.pipeline import Detectors
+from streams.enrich.policy import policy_source
+from streams.runtime.ingest import RawMessage, process_batch
+from streams.runtime.normalize_pool import NormalizePool
 
 POLICY = """
 version: 1

@@ -248,7 +248,7 @@ def test_the_schema_refuses_keys_it_does_not_know_and_wrong_types() -> None:
     from pydantic import ValidationError
 
     from schemas.event import validate_event
-    from streams.rules.examples import cloudtrail
+    from streams.detect.examples import cloudtrail
 
     event = cloudtrail("DeleteTrail", "cloudtrail.amazonaws.com")
     validate_event(event)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.policy import ConfigFileError, Policy, PolicyFile
+from streams.enrich.policy import ConfigFileError, Policy, PolicyFile
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "policy"
 NOW = datetime(2025, 9, 1, 12, 0, tzinfo=UTC)

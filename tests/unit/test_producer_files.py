@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.cli import main
-from streams.producer import open_bytes, split_records
+from streams.normalize.files import open_bytes, split_records
 
 
 def test_records_file_is_split_into_one_message_per_event(tmp_path) -> None:

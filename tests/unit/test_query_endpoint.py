@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.queries import saved_query, saved_query_names
-from streams.query import QueryServer, ensure_token
-from streams.store import Store
+from streams.runtime.queries import saved_query, saved_query_names
+from streams.runtime.query import QueryServer, ensure_token
+from streams.runtime.store import Store
 from tests.conftest import free_port, fresh_database_settings
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from streams.store import Store
+from streams.runtime.store import Store
 from tests.conftest import fresh_database_settings
 from tests.unit.test_query_endpoint import call, serving
 from tests.unit.test_store import event

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.ingest import RawMessage, dead_letter_message, process_batch
 from streams.normalize.redact import (
     FINGERPRINT_KEY_FILE,
     Redactor,
@@ -23,6 +22,7 @@ from streams.normalize.redact import (
     redacted_secrets,
     rule_set,
 )
+from streams.runtime.ingest import RawMessage, dead_letter_message, process_batch
 
 REDACTOR = Redactor(b"unit-test-fingerprint-key-000000")
 redact = REDACTOR.redact_text
@@ -238,8 +238,8 @@ def test_a_malformed_line_is_described_by_position_not_content() -> None:
 
 
 def test_a_secret_in_a_failure_detail_is_redacted() -> None:
-    from streams.ingest import dead_letter_row
     from streams.normalize import Failure
+    from streams.runtime.ingest import dead_letter_row
 
     failure = Failure("normalizer_error", f"ValueError: bad {GITHUB_PAT}", b"x")
     row = dead_letter_row(_message(b"x"), failure, 0, 0, 64, REDACTOR)
@@ -305,7 +305,7 @@ def test_redaction_never_raises_and_is_idempotent(text: str) -> None:
 
 
 def test_normalizing_processes_fingerprint_with_the_key_they_are_given() -> None:
-    from streams.normalize_pool import NormalizePool
+    from streams.runtime.normalize_pool import NormalizePool
 
     line = (f'10.0.4.21 - - [09/Mar/2025:10:15:40 +0000] "GET /v1?api_key={FAKE_KEYS["openai"]} HTTP/1.1" '
             '200 5 "-" "c"')

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 
 import streams.commands.rules as rules_command
 from streams.commands.rules import rules
-from streams.rules import RuleMeta, discover_rules
-from streams.rules.base import Rule, negative, positive
-from streams.rules.examples import cloudtrail
+from streams.detect import RuleMeta, discover_rules
+from streams.detect.base import Rule, negative, positive
+from streams.detect.examples import cloudtrail
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "sigma"
 

@@ -9,10 +9,10 @@ import types
 import pytest
 from pydantic import ValidationError
 
-from streams.rules import RuleEngine, RuleLoadError, RuleMeta, ct, discover_rules, evaluate
-from streams.rules import state as rule_state
-from streams.rules.base import Rule, negative, positive, rule_from_module
-from streams.rules.examples import cloudtrail, iam_user
+from streams.detect import RuleEngine, RuleLoadError, RuleMeta, ct, discover_rules, evaluate
+from streams.detect import state as rule_state
+from streams.detect.base import Rule, negative, positive, rule_from_module
+from streams.detect.examples import cloudtrail, iam_user
 
 _META = {
     "title": "Test rule title", "severity": "low", "status": "experimental",
@@ -99,7 +99,7 @@ def test_ct_parses_the_raw_record_once_per_event() -> None:
 
 
 def _module(name: str, **attributes) -> types.ModuleType:
-    module = types.ModuleType(f"streams.rules.{name}")
+    module = types.ModuleType(f"streams.detect.{name}")
     module.__dict__.update(attributes)
     return module
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from streams.rules import discover_rules
+from streams.detect import discover_rules
 
 MIN_RULES = 30
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.rules import ai_data
-from streams.rules.engine import default_engine, discover_rules
-from streams.rules.examples import normalize_record
+from streams.detect import ai_data
+from streams.detect.engine import default_engine, discover_rules
+from streams.detect.examples import normalize_record
 
 DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 STRATUS = DATASETS / "stratus-red-team-detonation-logs"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.rules.base import Example, Rule
-from streams.rules.engine import discover_rules
+from streams.detect.base import Example, Rule
+from streams.detect.engine import discover_rules
 
 STATEFUL = [rule for rule in discover_rules() if rule.stateful]
 CASES = [(rule, example) for rule in STATEFUL for example in rule.examples]

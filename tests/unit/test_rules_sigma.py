@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.rules import RuleEngine, discover_rules
-from streams.rules.examples import cloudtrail, iam_user
-from streams.rules.sigma import SigmaUnsupportedError, load_sigma_rules, sigma_rules_from_yaml
+from streams.detect import RuleEngine, discover_rules
+from streams.detect.examples import cloudtrail, iam_user
+from streams.detect.sigma import SigmaUnsupportedError, load_sigma_rules, sigma_rules_from_yaml
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "sigma"
 

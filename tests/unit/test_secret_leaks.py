@@ -22,11 +22,11 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from streams.alerts import MemoryLedger
 from streams.cli import main
-from streams.detections.pipeline import Detectors
-from streams.ingest import RawMessage, dead_letter_message, process_batch, route_events
+from streams.detect.alerts import MemoryLedger
+from streams.detect.pipeline import Detectors
 from streams.normalize.redact import Redactor
+from streams.runtime.ingest import RawMessage, dead_letter_message, process_batch, route_events
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,21 @@ import orjson
 import pytest
 
 from schemas.event import validate_event
-from streams.alerts import MemoryLedger
-from streams.catalog import Catalog, default_catalog
-from streams.detections import bedrock_runtime, credential_exposure, shadow_ai
-from streams.detections.pipeline import AlertPlan
-from streams.detections.shadow_ai import gateway_event, model_from_url, usage_of
+from streams.detect.alerts import MemoryLedger
+from streams.detect.base import RuleMeta
+from streams.detect.examples import assumed_role, cloudtrail, iam_user, normalize_record
+from streams.detect.pipeline import AlertPlan
+from streams.detect.rules import ai_credential_exposure, shadow_ai_cloud_runtime, shadow_ai_egress
+from streams.detect.rules.shadow_ai_egress import gateway_event
+from streams.enrich.ai_usage import model_from_url, usage_of
+from streams.enrich.catalog import Catalog, default_catalog
+from streams.enrich.policy import Policy
 from streams.normalize import normalize_message
 from streams.normalize.redact import AI_KEY_KINDS, default_redactor
-from streams.policy import Policy
-from streams.rules.base import RuleMeta
-from streams.rules.examples import assumed_role, cloudtrail, iam_user, normalize_record
 from tests.conftest import dataset
+from tests.unit.rule_runs import rule_findings
 
-DETECTIONS = (shadow_ai, bedrock_runtime, credential_exposure)
+DETECTIONS = (shadow_ai_egress, shadow_ai_cloud_runtime, ai_credential_exposure)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def test_detection_module_has_metadata_and_both_kinds_of_examples(module: Module
 ], ids=lambda value: getattr(value, "name", None) or value.__name__.rsplit(".", 1)[-1])
 def test_detection_examples(module: ModuleType, example, catalog: Catalog) -> None:
     policy = Policy.from_text(module.EXAMPLE_POLICY)
-    findings = module.detect(example.events[-1], catalog, policy)
+    findings = rule_findings(module, example.events[-1], catalog, policy)
     assert bool(findings) == example.expect, example.name
     for finding in findings:
         assert finding.detection == module.META.id
@@ -65,8 +67,8 @@ def test_detection_examples(module: ModuleType, example, catalog: Catalog) -> No
 # --- shadow_ai_egress ------------------------------------------------------------------------------------
 
 def test_egress_finding_explains_itself(catalog: Catalog) -> None:
-    policy = Policy.from_text(shadow_ai.EXAMPLE_POLICY)
-    [finding] = shadow_ai.detect(_zeek_ssl("api.anthropic.com", "10.20.9.9"), catalog, policy)
+    policy = Policy.from_text(shadow_ai_egress.EXAMPLE_POLICY)
+    [finding] = rule_findings(shadow_ai_egress, _zeek_ssl("api.anthropic.com", "10.20.9.9"), catalog, policy)
     assert finding.principal == "10.20.9.9"
     assert finding.provider == "anthropic"
     assert finding.key() == "shadow_ai_egress|10.20.9.9|anthropic"
@@ -82,14 +84,14 @@ def test_egress_prefers_the_actor_and_uses_directory_groups(catalog: Catalog) ->
                           "bob HIER_DIRECT/140.82.112.21 -")
     policy = Policy.from_text("version: 1\nclauses:\n  - id: eng\n    providers: [github-copilot]\n"
                               "    groups: [engineering]\n")
-    [finding] = shadow_ai.detect(event, catalog, policy)
+    [finding] = rule_findings(shadow_ai_egress, event, catalog, policy)
     assert finding.principal == "bob" and finding.context["src_ip"] == "10.30.1.17"
     directory = {"bob": ["engineering"]}
-    assert shadow_ai.detect(event, catalog, policy, groups_of=lambda user: directory.get(user, [])) == []
+    assert rule_findings(shadow_ai_egress, event, catalog, policy, groups_of=lambda user: directory.get(user, [])) == []
 
 
 def test_egress_without_policy_is_discovery_mode(catalog: Catalog) -> None:
-    [finding] = shadow_ai.detect(_zeek_ssl("api.githubcopilot.com", "10.20.4.2"), catalog, None)
+    [finding] = rule_findings(shadow_ai_egress, _zeek_ssl("api.githubcopilot.com", "10.20.4.2"), catalog, None)
     assert "discovery mode" in finding.context["policy_reason"]
 
 
@@ -97,9 +99,9 @@ def test_egress_judges_expiry_at_event_time(catalog: Catalog) -> None:
     event = _zeek_ssl("chatgpt.com", "10.5.5.5")  # 2025-03-09
     policy = Policy.from_text("version: 1\nclauses:\n  - id: pilot\n    providers: [openai]\n"
                               "    networks: [10.5.0.0/16]\n    expires: 2025-03-31\n")
-    assert shadow_ai.detect(event, catalog, policy) == []  # sanctioned then, whatever today's date is
+    assert rule_findings(shadow_ai_egress, event, catalog, policy) == []  # sanctioned then, whatever today's date is
     late = dict(event, time=event["time"] + 30 * 86_400_000)
-    [finding] = shadow_ai.detect(late, catalog, policy)
+    [finding] = rule_findings(shadow_ai_egress, late, catalog, policy)
     assert finding.context["policy_clause"] == "pilot" and "expired on 2025-03-31" in finding.context["policy_reason"]
 
 
@@ -107,7 +109,7 @@ def test_egress_reads_only_gateway_events(catalog: Catalog) -> None:
     event = cloudtrail("InvokeModel", params={"modelId": "m"},
                        tlsDetails={"clientProvidedHostHeader": "bedrock-runtime.us-east-1.amazonaws.com"})
     assert event["target_host"] == "bedrock-runtime.us-east-1.amazonaws.com"
-    assert shadow_ai.detect(event, catalog, None) == []
+    assert rule_findings(shadow_ai_egress, event, catalog, None) == []
 
 
 # --- shadow_ai_cloud_runtime -----------------------------------------------------------------------------
@@ -120,7 +122,7 @@ def _stratus_events() -> list[dict]:
 def test_cloud_runtime_on_a_recorded_llmjacking_detonation(catalog: Catalog) -> None:
     events = _stratus_events()
     assert len(events) == 15
-    findings = [finding for event in events for finding in bedrock_runtime.detect(event, catalog, None)]
+    findings = [finding for event in events for finding in rule_findings(shadow_ai_cloud_runtime, event, catalog, None)]
     assert len(findings) == 1  # the one InvokeModel; model-access and recon calls are not runtime calls
     [finding] = findings
     assert finding.principal == "arn:aws:sts::494659789341:assumed-role/test-role/cli"
@@ -130,7 +132,7 @@ def test_cloud_runtime_on_a_recorded_llmjacking_detonation(catalog: Catalog) -> 
     assert finding.context["product"] == "Amazon Bedrock runtime"
     sanctioned = Policy.from_text("version: 1\nclauses:\n  - id: test\n    providers: [aws-bedrock]\n"
                                   "    services: [test-role]\n")
-    assert [f for event in events for f in bedrock_runtime.detect(event, catalog, sanctioned)] == []
+    assert [f for event in events for f in rule_findings(shadow_ai_cloud_runtime, event, catalog, sanctioned)] == []
 
 
 @pytest.mark.parametrize(("action", "source", "params", "product", "model"), [
@@ -151,7 +153,7 @@ def test_cloud_runtime_on_a_recorded_llmjacking_detonation(catalog: Catalog) -> 
 def test_cloud_runtime_actions(catalog: Catalog, action: str, source: str, params: dict, product: str,
                                model: str) -> None:
     event = cloudtrail(action, source, params=params, identity=iam_user("contractor"), region="eu-west-1")
-    [finding] = bedrock_runtime.detect(event, catalog, None)
+    [finding] = rule_findings(shadow_ai_cloud_runtime, event, catalog, None)
     assert finding.context["product"] == product
     assert finding.context["model_id"] == model
     assert finding.context["region"] == "eu-west-1" and finding.context["access_key_id"].startswith("AKIA")
@@ -159,13 +161,13 @@ def test_cloud_runtime_actions(catalog: Catalog, action: str, source: str, param
 
 def test_cloud_runtime_without_region_still_classifies(catalog: Catalog) -> None:
     event = cloudtrail("InvokeModel", params={"modelId": "m1"}, identity=assumed_role("x"), region="")
-    [finding] = bedrock_runtime.detect(event, catalog, None)
+    [finding] = rule_findings(shadow_ai_cloud_runtime, event, catalog, None)
     assert finding.provider == "aws-bedrock" and finding.context["product"] == "Amazon Bedrock runtime"
     assert finding.context["host"] == "bedrock.amazonaws.com"
 
 
 def test_cloud_runtime_ignores_gateway_events(catalog: Catalog) -> None:
-    assert bedrock_runtime.detect(_zeek_ssl("bedrock-runtime.us-east-1.amazonaws.com"), catalog, None) == []
+    assert rule_findings(shadow_ai_cloud_runtime, _zeek_ssl("bedrock-runtime.us-east-1.amazonaws.com"), catalog, None) == []
 
 
 # --- ai_credential_exposure ------------------------------------------------------------------------------
@@ -180,8 +182,7 @@ def test_credential_exposure_end_to_end_never_carries_the_key(catalog: Catalog) 
     normalized = normalize_message("gateway", line.encode())
     assert not normalized.failures
     [event] = normalized.events
-    findings = credential_exposure.detect(event, catalog, None)
-    [finding] = findings
+    [finding] = rule_findings(ai_credential_exposure, event, catalog, None)
     fingerprint = default_redactor().fingerprint(OPENAI_KEY)  # keyed: the sha256 of the key is not it
     assert fingerprint != hashlib.sha256(OPENAI_KEY.encode()).hexdigest()[:12]
     assert finding.context["key_kind"] == "openai"
@@ -205,14 +206,14 @@ def test_credential_exposure_one_finding_per_distinct_key(catalog: Catalog) -> N
               "authority": "api.anthropic.com", "downstream_remote_address": "10.1.4.17:5", "request_id": "r-9",
               "x_api_key": ANTHROPIC_KEY, "x_api_key_again": ANTHROPIC_KEY}
     event = gateway_event(orjson.dumps(record).decode())
-    kinds = sorted(finding.context["key_kind"] for finding in credential_exposure.detect(event, catalog, None))
+    kinds = sorted(finding.context["key_kind"] for finding in rule_findings(ai_credential_exposure, event, catalog, None))
     assert kinds == ["anthropic", "openai"]
     assert ANTHROPIC_KEY not in event["raw"] and OPENAI_KEY not in event["raw"]
 
 
 def test_every_ai_key_kind_names_a_catalogued_provider(catalog: Catalog) -> None:
     for kind in AI_KEY_KINDS:
-        assert credential_exposure.KEY_PROVIDERS.get(kind, kind) in catalog.providers, kind
+        assert ai_credential_exposure.KEY_PROVIDERS.get(kind, kind) in catalog.providers, kind
 
 
 # --- inventory -------------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from schemas.event import EVENT_FIELDS, validate_event
-from streams.queries import saved_query, saved_query_names
-from streams.store import Store, StoreError
+from streams.runtime.queries import saved_query, saved_query_names
+from streams.runtime.store import Store, StoreError
 from tests.conftest import fresh_database_settings
 
 

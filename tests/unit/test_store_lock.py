@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from streams.cli import main
-from streams.query import QueryError, run_query, try_store_lock
+from streams.runtime.query import QueryError, run_query, try_store_lock
+from streams.runtime.store import Store
+from streams.runtime.worker import WorkerError, lock_store
 from streams.settings import Settings
-from streams.store import Store
-from streams.worker import WorkerError, lock_store
 from tests.conftest import fresh_database_settings
 
 

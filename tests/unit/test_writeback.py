@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import MutableMapping
 
-from streams.writeback import WriteBack
+from streams.detect.writeback import WriteBack
 
 
 class CountingDict(dict, MutableMapping):

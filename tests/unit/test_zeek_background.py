@@ -22,13 +22,14 @@ from dataclasses import dataclass
 import orjson
 import pytest
 
-from streams.alerts import AlertEvent, MemoryLedger, alert_id_of, window_start
-from streams.catalog import Catalog, default_catalog
-from streams.detections import bedrock_runtime, credential_exposure, shadow_ai
-from streams.detections.finding import Finding
+from schemas.finding import Finding
+from streams.detect.alerts import AlertEvent, MemoryLedger, alert_id_of, window_start
+from streams.detect.rules import ai_credential_exposure, shadow_ai_cloud_runtime, shadow_ai_egress
+from streams.enrich.catalog import Catalog, default_catalog
+from streams.enrich.policy import Policy
 from streams.normalize import normalize_message
-from streams.policy import Policy
 from tests.conftest import dataset
+from tests.unit.rule_runs import rule_findings
 
 ZEEK = "zed-sample-data-zeek"
 BATCH = 500  # records per message, as a shipper batches them
@@ -78,9 +79,9 @@ def corpus() -> Corpus:
 def _detect(events: list[dict], catalog: Catalog, policy: Policy | None) -> list[Finding]:
     findings = []
     for event in events:
-        findings.extend(shadow_ai.detect(event, catalog, policy))
-        findings.extend(credential_exposure.detect(event, catalog, policy))
-        findings.extend(bedrock_runtime.detect(event, catalog, policy))
+        findings.extend(rule_findings(shadow_ai_egress, event, catalog, policy))
+        findings.extend(rule_findings(ai_credential_exposure, event, catalog, policy))
+        findings.extend(rule_findings(shadow_ai_cloud_runtime, event, catalog, policy))
     return findings
 
 

@@ -1,0 +1,171 @@
+"""`aispm demo`: the main job on the embedded defaults, end to end.
+
+Starts `aispm up` (embedded broker, worker, chDB store) unless one already runs for the data dir,
+produces the demo traffic (deterministic generator with injected incidents, plus small real samples),
+waits until every message was consumed and landed, prints a summary from ClickHouse, and stops what
+it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from streams.runtime.broker import resolve_bootstrap
+from streams.runtime.kafka import SOURCE_FAMILIES
+from streams.runtime.producer import RawProducer
+from streams.runtime.queries import saved_query
+from streams.runtime.query import QueryError, remote_query, remote_stats, running_worker
+from streams.settings import Settings
+
+
+class DemoError(RuntimeError):
+    """The demo could not complete; the message says where it stopped."""
+
+
+def demo_messages(seed: int, scale: int) -> dict[str, list[bytes]]:
+    """Raw messages per family: generated traffic first, then the bundled real samples."""
+    from streams.demo import generate
+    from streams.demo.samples import real_samples
+
+    generated = generate(seed=seed, scale=scale)
+    samples = real_samples()
+    return {family: list(generated.get(family, [])) + list(samples.get(family, [])) for family in SOURCE_FAMILIES}
+
+
+def start_worker(settings: Settings, timeout_s: float = 120, env: dict[str, str] | None = None,
+                 command: list[str] | None = None) -> subprocess.Popen:
+    """`aispm up` (or ``command``) in a child process; returns once its query endpoint answers."""
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.run_dir / "worker.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command or [sys.executable, "-m", "streams.cli", "up"], stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, env=env or os.environ.copy(),
+        )
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace").splitlines()[-15:]
+            raise DemoError(f"`aispm up` exited with code {process.returncode}:\n" + "\n".join(tail))
+        if running_worker(settings) is not None:
+            try:
+                remote_stats(settings)
+                return process
+            except QueryError:
+                pass
+        if time.monotonic() > deadline:
+            stop_worker(process)
+            raise DemoError(f"the worker did not become ready within {timeout_s:.0f}s; see {log_path}")
+        time.sleep(0.2)
+
+
+def stop_worker(process: subprocess.Popen, timeout_s: float = 60) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise DemoError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+        time.sleep(0.25)
+
+
+def run_demo(settings: Settings, *, seed: int = 7, scale: int = 1, timeout_s: float = 300,
+             console: Console | None = None) -> dict[str, Any]:
+    console = console or Console()
+    started = None
+    if running_worker(settings) is None:
+        console.print("[bold]aispm demo[/]: starting the embedded broker, worker and ClickHouse store...")
+        env = os.environ.copy()
+        if settings.detection.policy_file is None:
+            # The demo company's policy sanctions its AI gateway, so only the injected incidents alert.
+            from streams.demo import demo_policy_path
+
+            env["AISPM_DETECTION__POLICY_FILE"] = str(demo_policy_path())
+            console.print(f"policy: {demo_policy_path()} (the demo company's sanctioned AI use)")
+        started = start_worker(settings, env=env)
+    else:
+        console.print("[bold]aispm demo[/]: using the worker already running for this data dir")
+    try:
+        stats = remote_stats(settings)
+        before, before_detection = stats["ingest"], stats["detection"]
+        messages = demo_messages(seed, scale)
+        producer = RawProducer(settings, resolve_bootstrap(settings))
+        for family, values in messages.items():
+            # Keyed by position: a re-run on a fresh broker puts each record at the same partition and
+            # offset, so a malformed one maps to the same dead-letter id and is not stored twice.
+            producer.send(family, values, key=lambda index, family=family: f"{family}:{index}".encode())
+        report = producer.flush()
+        producer.close()
+        if report.failed:
+            raise DemoError(f"{report.failed} messages were not delivered: {report.errors[:3]}")
+        console.print(f"sent {report.messages} messages ({report.bytes / 1e6:.1f} MB): "
+                      + ", ".join(f"{family} {len(values)}" for family, values in messages.items()))
+        target = before["messages"] + report.messages
+
+        def landed() -> bool:
+            return remote_stats(settings)["ingest"]["messages"] >= target
+
+        wait_until(landed, timeout_s, "every demo message to be consumed and landed")
+        forwarded = remote_stats(settings)["ingest"]["events_forwarded"]
+        detected_before = before_detection["events"]
+
+        def detected() -> bool:
+            return remote_stats(settings)["detection"]["events"] - detected_before >= forwarded - before["events_forwarded"]
+
+        wait_until(detected, timeout_s, "the detections to go through every demo event")
+        after = remote_stats(settings)["ingest"]
+        summary = {
+            "messages": report.messages,
+            "events_landed": after["events_landed"] - before["events_landed"],
+            "duplicates_skipped": after["duplicates_skipped"] - before["duplicates_skipped"],
+            "dead_letters": after["dead_letters"] - before["dead_letters"],
+        }
+        print_summary(settings, summary, console)
+        return summary
+    finally:
+        if started is not None:
+            console.print("stopping the worker...")
+            stop_worker(started)
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    table = Table(*columns, title=title, title_justify="left")
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    return table
+
+
+def print_summary(settings: Settings, summary: dict[str, Any], console: Console) -> None:
+    console.print(
+        f"\n[bold]This run[/]: {summary['messages']} messages -> {summary['events_landed']} new events, "
+        f"{summary['duplicates_skipped']} already stored (deduplicated), {summary['dead_letters']} dead letters"
+    )
+    columns, rows = remote_query(settings, saved_query("events_by_source"))
+    console.print(_table("Events in ClickHouse by source", columns, rows))
+    since = {"since": "1970-01-01 00:00:00"}
+    columns, rows = remote_query(settings, saved_query("dead_letters_by_reason"), since)
+    console.print(_table("Dead letters by reason", columns, rows))
+    columns, rows = remote_query(settings, saved_query("alerts_by_detection"), since)
+    console.print(_table("Alerts sent to the SIEM (OCSF Detection Findings), by detection", columns, rows))
+    columns, rows = remote_query(settings, saved_query("ai_inventory"), since)
+    shown = ["provider", "host", "model_id", "principal", "calls", "sanctioned"]
+    picked = [[row[columns.index(name)] for name in shown] for row in rows]
+    console.print(_table(f"AI inventory: {len(rows)} (service, principal) uses, unsanctioned first", shown,
+                         picked[:20]))

@@ -1,0 +1,174 @@
+"""The detection stage: batches of events-topic messages -> findings -> alerts, at least once.
+
+What the Faust detection agent does with each batch, without Faust, so it is tested directly:
+
+``prepare`` (CPU, no I/O) decodes the messages, runs every detection with the rules' state, and
+groups the findings into alerts; the state changes are collected, not saved. ``commit`` (I/O) then
+1. records the (alert, event) pairs in the ledger and reads back each alert's tally,
+2. lands the alert rows, 3. sends the OCSF alerts to the alerts topic and waits for delivery,
+4. saves the state changes — and only after it returned are the messages acknowledged.
+
+Why this order makes alerts at-least-once with exact counts: every step is idempotent (pairs count
+once, alert rows replace each other, a re-sent alert has the same uid and count, a state change
+saved twice is the same change), and state is saved last, so state that covers an event implies its
+alerts were recorded and sent. A crash anywhere redelivers the batch; the replay recomputes the same
+findings from the last saved state, and an event the saved state already covers changes nothing
+(see streams/detect/state.py). A failing step is retried by the caller with the same prepared batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from streams.detect import state as rule_state_tools
+from streams.detect.alerts import AlertEvent, AlertTally
+from streams.detect.eventtime import EventClock
+from streams.detect.pipeline import AlertPlan, Detectors
+from streams.detect.writeback import WriteBack
+
+__all__ = ["DetectionMetrics", "DetectionStage", "PreparedDetection"]
+
+log = logging.getLogger(__name__)
+
+# Expired rule state is swept once event time has moved on this much.
+SWEEP_EVERY_MS = 60_000
+# ... and only when it expired this long before the newest event seen. Events arrive out of order (one
+# raw partition runs ahead of another, a backfill shares the stream with live logs): a late event must
+# find its key's state, not a sweep that the fastest partition's clock already ran past it.
+SWEEP_GRACE_MS = 3_600_000
+
+
+class DetectionStore(Protocol):
+    """What the stage needs of the store."""
+
+    def land_alert_events(self, events: list[AlertEvent]) -> None: ...
+    def alert_tallies(self, alert_ids: list[str], batch_event_ids: list[str]) -> dict[str, AlertTally]: ...
+    def land_alerts(self, rows: list[dict]) -> int: ...
+    def load_rule_state(self) -> dict[str, dict]: ...
+    def save_rule_state(self, changes: dict[str, dict | None]) -> None: ...
+
+
+class DetectionMetrics:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.messages = 0
+        self.events = 0
+        self.findings = 0
+        self.alerts_sent = 0
+        self.rule_errors = 0
+        self.bad_messages = 0
+        self.retries = 0
+        self.last_error = ""
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {key: value for key, value in vars(self).items() if not key.startswith("_")}
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for key, value in counts.items():
+                setattr(self, key, getattr(self, key) + value)
+
+
+@dataclass(slots=True)
+class PreparedDetection:
+    """A batch after detection, before its effects are recorded."""
+
+    messages: int
+    events: int
+    plan: AlertPlan
+    state_changes: dict[str, dict | None]
+    findings: int = 0
+    rule_errors: int = 0
+    bad_messages: int = 0
+    sent: bool = field(default=False)
+    """Set once the alerts reached the topic, so a retry of a later step does not send them again."""
+
+
+class DetectionStage:
+    def __init__(self, *, detectors: Detectors, store: DetectionStore,
+                 send_alerts: Callable[[list[tuple[bytes, bytes]]], None], window_ms: int,
+                 metrics: DetectionMetrics | None = None) -> None:
+        self.detectors = detectors
+        self.store = store
+        self.send_alerts = send_alerts
+        """Delivers (key, value) messages to the alerts topic; returns once they were delivered."""
+        self.window_ms = window_ms
+        self.metrics = metrics or DetectionMetrics()
+        self.state: MutableMapping[str, dict] = {}
+        self.clock = EventClock()  # rule state expires by event time, so a replay gives live verdicts
+        self._last_sweep_ms: int | None = None
+
+    def load(self) -> None:
+        """The rules' state as last saved (call once before the first batch)."""
+        self.state = self.store.load_rule_state()
+        log.info("detection state loaded: %d keys", len(self.state))
+
+    def prepare(self, values: list[bytes]) -> PreparedDetection:
+        events: list[dict] = []
+        bad = 0
+        for value in values:
+            try:
+                batch = orjson.loads(value)
+                if not isinstance(batch, list):
+                    raise TypeError("expected a JSON array of events")
+            except (ValueError, TypeError) as error:  # not ours to crash on; the raw data is in ClickHouse
+                log.error("skipping an events-topic message that is not a batch of events: %s", error)
+                bad += 1
+                continue
+            events.extend(batch)
+        self.clock.observe(events)
+        view = WriteBack(self.state)
+        result = self.detectors.detect(events, view)
+        for error in result.rule_errors:
+            log.error("rule %s failed on event %s: %s", error.rule_id, error.event_id, error.error)
+        self._sweep(view)
+        changes = view.pending()
+        view.flush()
+        return PreparedDetection(
+            messages=len(values), events=len(events), plan=AlertPlan.of(result.findings, self.window_ms),
+            state_changes=changes, findings=len(result.findings), rule_errors=len(result.rule_errors),
+            bad_messages=bad,
+        )
+
+    def commit(self, prepared: PreparedDetection) -> None:
+        """Record, land, send, save (see the module docstring). Safe to call again after it raised."""
+        plan = prepared.plan
+        if plan.events and not prepared.sent:
+            self.store.land_alert_events(plan.events)
+            tallies = self.store.alert_tallies(list(plan.latest), sorted({e.event_id for e in plan.events}))
+            alerts = plan.render(tallies)
+            self.store.land_alerts(alerts.rows)
+            self.send_alerts([(alert["finding_info"]["uid"].encode(), orjson.dumps(alert, default=str))
+                              for alert in alerts.ocsf])
+            prepared.sent = True
+            self.metrics.add(alerts_sent=len(alerts.ocsf))
+        self.store.save_rule_state(prepared.state_changes)
+        self.metrics.add(messages=prepared.messages, events=prepared.events, findings=prepared.findings,
+                         rule_errors=prepared.rule_errors, bad_messages=prepared.bad_messages)
+
+    def _sweep(self, view: MutableMapping[str, dict]) -> None:
+        now_ms = self.clock.now_ms()
+        if now_ms is None:
+            return
+        if self._last_sweep_ms is None or now_ms - self._last_sweep_ms >= SWEEP_EVERY_MS:
+            rule_state_tools.sweep(view, now_ms - SWEEP_GRACE_MS)
+            self._last_sweep_ms = now_ms
+
+
+def describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error)[:300]}"
+
+
+def retry_delays(first_s: float = 0.5, most_s: float = 30.0) -> Any:
+    """Backoff for retrying a failed commit: 0.5 s, doubling, at most 30 s."""
+    delay = first_s
+    while True:
+        yield delay
+        delay = min(delay * 2, most_s)

@@ -1,0 +1,83 @@
+"""Reading log files into records: gzip or plain, JSON documents, CloudTrail Records files, JSON lines,
+text logs. What `aispm ingest`, `aispm detect` and backfills share."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+__all__ = ["open_bytes", "split_records"]
+
+
+def open_bytes(path: Path) -> bytes:
+    data = path.read_bytes()
+    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return data
+
+
+def _json_any_depth(value: object) -> bytes:
+    """Compact JSON of a parsed document however deep: orjson writes at most 255 levels and the stdlib
+    and msgspec ~1000, while orjson reads 1023. Iterative, so the depth cannot overflow a stack."""
+    out = bytearray()
+    pending: list[object] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, bytes):  # punctuation queued below; parsed JSON holds no bytes
+            out += item
+            continue
+        if isinstance(item, dict):
+            parts: list[object] = [b"{"]
+            for position, (key, child) in enumerate(item.items()):
+                parts += [b"," if position else b"", orjson.dumps(key) + b":", child]
+            parts.append(b"}")
+        elif isinstance(item, list):
+            parts = [b"["]
+            for position, child in enumerate(item):
+                parts += [b"," if position else b"", child]
+            parts.append(b"]")
+        else:
+            out += orjson.dumps(item)
+            continue
+        pending.extend(reversed(parts))
+    return bytes(out)
+
+
+def _record_json(record: object) -> bytes:
+    try:
+        return orjson.dumps(record)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes: still sent, dead-lettered downstream
+        return _json_any_depth(record)
+
+
+def split_records(data: bytes) -> Iterator[bytes]:
+    """One Kafka message value per record in a file's bytes.
+
+    A whole-file JSON document is split into its records (``{"Records": [...]}`` and arrays); an
+    EventBridge envelope or any other object stays one message. Anything else is read as lines (JSON
+    lines or text logs); a malformed line is still sent, so it lands as a dead letter, not nowhere,
+    and so is a record nested deeper than orjson writes.
+    """
+    stripped = data.strip()
+    if not stripped:
+        return
+    if stripped[:1] in (b"{", b"["):
+        try:
+            document = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            document = None
+        if isinstance(document, dict) and isinstance(document.get("Records"), list):
+            yield from map(_record_json, document["Records"])
+            return
+        if isinstance(document, list):
+            yield from map(_record_json, document)
+            return
+        if isinstance(document, dict):
+            yield stripped
+            return
+    for line in stripped.splitlines():
+        if line.strip():
+            yield line.rstrip(b"\r")

@@ -1,0 +1,62 @@
+"""The Faust agent over the normalized-events topic. Thin: take a batch, call the detection stage.
+
+Each events-topic message holds a JSON array of normalized events (see streams/runtime/ingest.py), and the
+agent takes several messages at a time, so Faust's per-message cost is paid once per many events.
+Faust acknowledges the messages of a batch only when the loop comes back for the next one, that is
+after ``DetectionStage.commit`` returned: a batch whose alerts were not recorded, sent and saved is
+redelivered, never skipped. A failing commit (the store or the broker is down) is retried with
+backoff instead of crashing the agent; the stream waits meanwhile.
+
+The rules' state is not in Faust tables: it is saved in ClickHouse by the stage (after the alerts
+it covers), because table recovery trusts the broker's high watermark, which the embedded broker
+reports wrong, and because changelog writes and offset commits are not atomic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import faust
+
+from streams.detect.stage import DetectionStage, describe, retry_delays
+from streams.runtime.kafka import Topics
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def register_detection_agent(app: faust.App, settings: Settings, *, stage: DetectionStage) -> None:
+    topics = Topics.from_settings(settings)
+    events_topic = app.topic(topics.events, value_serializer="raw", key_serializer="raw",
+                             partitions=settings.kafka.partitions)
+    # One thread, so batches are prepared and committed in order, off the event loop (which keeps
+    # Faust's heartbeats and the query endpoint answering while a batch is scored or landed).
+    executor = ThreadPoolExecutor(1, thread_name_prefix="aispm-detect")
+
+    async def until_done(work: Callable[[], T], what: str) -> T:
+        loop = asyncio.get_running_loop()
+        delays = retry_delays()
+        while True:
+            try:
+                return await loop.run_in_executor(executor, work)
+            except Exception as error:  # noqa: BLE001 -- the store or broker is down: keep the batch, retry
+                delay = next(delays)
+                stage.metrics.last_error = describe(error)
+                stage.metrics.add(retries=1)
+                log.error("%s failed, retrying in %.1fs: %s", what, delay, stage.metrics.last_error)
+                await asyncio.sleep(delay)
+
+    @app.agent(events_topic, name="aispm-detect")
+    async def detect(stream: faust.StreamT) -> None:
+        await until_done(stage.load, "loading the detection state")
+        async for batch in stream.take_events(settings.detection.batch_messages,
+                                              within=settings.detection.batch_interval_s):
+            values: list[Any] = [event.value for event in batch]
+            prepared = await until_done(lambda values=values: stage.prepare(values), "detecting a batch")
+            await until_done(lambda prepared=prepared: stage.commit(prepared), "recording a batch's alerts")

@@ -1,0 +1,186 @@
+"""The Faust application: the ingest service, the query endpoint and the detection agents.
+
+Built by ``create_app`` at start (no import-time app), so tests and the CLI each build their own from
+``Settings``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+from mode import Service
+
+from streams.detect.pipeline import Detectors
+from streams.detect.stage import DetectionMetrics, DetectionStage
+from streams.enrich.policy import policy_source
+from streams.normalize.redact import installation_redactor
+from streams.runtime.agents import register_detection_agent
+from streams.runtime.ingest import IngestLoop, IngestMetrics, LandingTargets
+from streams.runtime.kafka import Topics, consumer_config, faust_broker_settings, producer_config
+from streams.runtime.query import QueryServer, clear_worker_state, ensure_token, write_worker_state
+from streams.runtime.store import Store
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class IngestService(Service):
+    """Hosts the batch landing loop (confluent-kafka, own thread) and the query endpoint."""
+
+    def __init__(self, *, settings: Settings, bootstrap: str, store: Store, detectors: Detectors,
+                 detection_metrics: DetectionMetrics, alert_producer: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.store = store
+        self.detectors = detectors
+        self.detection_metrics = detection_metrics
+        self.topics = Topics.from_settings(settings)
+        self.metrics = IngestMetrics()
+        self.loop_runner: IngestLoop | None = None
+        self.normalize_pool: Any = None
+        self.producer: Any = None
+        self.alert_producer = alert_producer
+        self.query_server: QueryServer | None = None
+
+    def stats(self) -> dict:
+        return {"ingest": self.metrics.snapshot(), "detection": self.detection_metrics.snapshot(),
+                "ingest_running": bool(self.loop_runner and self.loop_runner.alive)}
+
+    async def on_start(self) -> None:
+        from confluent_kafka import Consumer, Producer
+
+        settings = self.settings
+        self.producer = Producer(producer_config(settings, self.bootstrap))
+        consumer = Consumer(consumer_config(settings, self.bootstrap))
+        consumer.subscribe(list(self.topics.raw.values()))
+        events_partitions = _partition_count(self.producer, self.topics.events)
+        family_by_topic = {topic: family for family, topic in self.topics.raw.items()}
+        key = settings.ingest.fingerprint_key
+        redactor = installation_redactor(settings.data_dir, key.get_secret_value() if key else None)
+        if settings.ingest.normalize_processes:
+            from streams.runtime.normalize_pool import NormalizePool
+
+            self.normalize_pool = NormalizePool(
+                settings.ingest.normalize_processes, max_record_bytes=settings.ingest.max_record_bytes,
+                raw_cap=settings.ingest.dead_letter_raw_cap, redact_bodies=settings.ingest.redact_bodies,
+                policy_file=settings.detection.policy_file, redactor=redactor,
+            )
+        self.loop_runner = IngestLoop(
+            consumer=consumer,
+            family_by_topic=family_by_topic,
+            targets=LandingTargets(
+                new_events=self.store.new_events,
+                insert_events=self.store.insert_events,
+                land_dead_letters=self.store.land_dead_letters,
+                send_events=self._send_events,
+                send_dead_letters=self._send_dead_letters,
+                enrich=self.detectors.enrich,
+            ),
+            batch_size=settings.ingest.batch_size,
+            flush_interval_s=settings.ingest.flush_interval_s,
+            max_record_bytes=settings.ingest.max_record_bytes,
+            raw_cap=settings.ingest.dead_letter_raw_cap,
+            redact_bodies=settings.ingest.redact_bodies,
+            events_per_message=settings.ingest.events_per_message,
+            events_partitions=events_partitions,
+            metrics=self.metrics,
+            normalizer=self.normalize_pool,
+            redactor=redactor,
+        )
+        self.loop_runner.start()
+        self.query_server = QueryServer(
+            store=self.store, stats=self.stats, token=ensure_token(settings), port=settings.query.port,
+            timeout_s=settings.query.timeout_s,
+        )
+        await self.query_server.start()
+        write_worker_state(settings, query_port=settings.query.port, bootstrap=self.bootstrap)
+        log.info("aispm worker ready: query endpoint on 127.0.0.1:%d", settings.query.port)
+
+    async def on_stop(self) -> None:
+        clear_worker_state(self.settings)
+        if self.query_server is not None:
+            await self.query_server.stop()
+        if self.loop_runner is not None:
+            self.loop_runner.stop()
+        if self.normalize_pool is not None:
+            self.normalize_pool.close()
+        for producer in (self.producer, self.alert_producer):
+            if producer is not None:
+                producer.flush(10)
+
+    def _send_events(self, messages: list[tuple[int, bytes]]) -> None:
+        produce_all(self.producer, self.topics.events, [(partition, None, value) for partition, value in messages])
+
+    def _send_dead_letters(self, messages: list[bytes]) -> None:
+        produce_all(self.producer, self.topics.dead_letters, [(None, None, value) for value in messages])
+
+
+def _partition_count(producer: Any, topic: str) -> int:
+    """Partitions of ``topic`` as the cluster has it (it may predate the configured count)."""
+    metadata = producer.list_topics(topic, timeout=30).topics.get(topic)
+    if metadata is None or metadata.error is not None or not metadata.partitions:
+        raise RuntimeError(f"topic {topic} is not available: {metadata.error if metadata else 'missing'}")
+    return len(metadata.partitions)
+
+
+def produce_all(producer: Any, topic: str, messages: list[tuple[int | None, bytes | None, bytes]],
+                timeout_s: float = 30) -> None:
+    """Produce (partition, key, value) messages and return once all were delivered; raise otherwise."""
+    failures: list[str] = []
+
+    def delivered(error: Any, _message: Any) -> None:
+        if error is not None:
+            failures.append(str(error))
+
+    for partition, key, value in messages:
+        extra = {} if partition is None else {"partition": partition}
+        while True:
+            try:
+                producer.produce(topic, value, key=key, on_delivery=delivered, **extra)
+                break
+            except BufferError:  # local queue full: let deliveries drain, then retry
+                producer.poll(0.1)
+    remaining = producer.flush(timeout_s)
+    if remaining or failures:
+        raise RuntimeError(f"{remaining + len(failures)} messages to {topic} not delivered "
+                           f"within {timeout_s:.0f} s: {failures[:3]}")
+
+
+def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App:
+    app = faust.App(
+        "aispm",
+        **faust_broker_settings(settings, bootstrap),
+        store="memory://",
+        autodiscover=False,
+        web_enabled=False,
+        web_bind="127.0.0.1",
+        web_port=settings.web_port,
+        topic_partitions=settings.kafka.partitions,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.kafka.session_timeout_ms / 1000,
+        broker_heartbeat_interval=max(1.0, settings.kafka.session_timeout_ms / 3000),
+        producer_linger_ms=5,
+        datadir=str(settings.data_dir.resolve() / "faust"),
+    )
+    from confluent_kafka import Producer
+
+    detectors = Detectors.default(policy_source(settings.detection.policy_file),
+                                  sigma_paths=settings.detection.sigma_rules)
+    detection_metrics = DetectionMetrics()
+    alert_producer = Producer(producer_config(settings, bootstrap))
+    alerts_topic = Topics.from_settings(settings).alerts
+    stage = DetectionStage(
+        detectors=detectors, store=store, window_ms=settings.detection.alert_window_s * 1000,
+        send_alerts=lambda messages: produce_all(alert_producer, alerts_topic,
+                                                 [(None, key, value) for key, value in messages]),
+        metrics=detection_metrics,
+    )
+    register_detection_agent(app, settings, stage=stage)
+    ingest = IngestService(settings=settings, bootstrap=bootstrap, store=store, detectors=detectors,
+                           detection_metrics=detection_metrics, alert_producer=alert_producer)
+    app.aispm_ingest = ingest  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,460 @@
+"""Raw messages -> normalized events and dead letters (pure), and the loop that lands them.
+
+Why this stage is not a per-event Faust agent: Faust's consumer path costs ~180 µs per Kafka message
+here (two tasks and an ``asyncio.wait`` per message), capping a one-message-per-event agent near
+5k events/s. This stage therefore consumes the raw topics with confluent-kafka in batches, normalizes
+and lands each batch in ClickHouse, and hands downstream Faust agents *batches* of normalized events
+(``events_per_message`` per Kafka message), so Faust's per-message cost is paid once per batch.
+It runs inside the Faust worker as a service (streams/runtime/app.py).
+
+Delivery: only events not stored yet go downstream and into ClickHouse, so a redelivered batch or a
+file ingested twice changes no count, neither of events nor of alerts. Offsets are committed only
+after ClickHouse accepted the batch and the downstream messages were flushed; see ``land`` for why
+forwarding comes first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from streams.normalize import (
+    DEFAULT_MAX_FAILURES_PER_MESSAGE,
+    Failure,
+    normalize_message,
+)
+from streams.normalize.base import RecordMeta, stable_id
+from streams.normalize.redact import Redactor, default_redactor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    family: str
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    timestamp_ms: int
+
+
+@dataclass(slots=True)
+class BatchOutput:
+    events: list[dict] = field(default_factory=list)
+    dead_letters: list[dict] = field(default_factory=list)
+
+
+# Bytes redacted past the stored cap, so that a secret the cap cuts through is still whole (and found).
+_REDACTION_MARGIN = 8 << 10
+
+
+def dead_letter_row(message: RawMessage, failure: Failure, index: int, received_at_ms: int,
+                    raw_cap: int, redactor: Redactor | None = None) -> dict:
+    redactor = redactor or default_redactor()
+    # Redacted as bytes: a record that is not UTF-8 keeps its other bytes, never a credential.
+    window = failure.raw[:raw_cap + _REDACTION_MARGIN]
+    raw = redactor.redact_bytes(window)
+    return {
+        # One delivery of one record: a redelivered batch maps to the same ids and is dropped on landing.
+        "dead_letter_id": stable_id(message.topic, str(message.partition), str(message.offset), str(index)),
+        "received_at": received_at_ms,
+        "source_family": message.family,
+        "reason": failure.reason,
+        "detail": redactor.redact_text(failure.detail)[:1000],
+        "kafka_topic": message.topic,
+        "kafka_partition": message.partition,
+        "kafka_offset": message.offset,
+        "raw_size": len(failure.raw),
+        "raw_truncated": len(raw) > raw_cap or len(window) < len(failure.raw),
+        "raw": raw[:raw_cap],
+    }
+
+
+def process_batch(messages: Iterable[RawMessage], *, max_record_bytes: int, raw_cap: int,
+                  redact_bodies: bool = True, now_ms: int | None = None,
+                  enrich: Callable[[list[dict]], Any] | None = None,
+                  max_failures_per_message: int = DEFAULT_MAX_FAILURES_PER_MESSAGE,
+                  redactor: Redactor | None = None) -> BatchOutput:
+    """Normalize a batch of raw messages, then ``enrich`` the events (AI use, sanctioned or not).
+
+    ``redactor`` fingerprints redacted credentials: the installation's (``installation_redactor``) in
+    the worker; ``default_redactor()`` (a key per process) when not given.
+
+    Never raises for any message content; enrichment may (e.g. a policy that cannot be read). A message
+    gives at most ``max_failures_per_message`` dead letters plus one ``too_many_failures`` row counting
+    the rest by reason (its ``detail`` is JSON: ``{"suppressed": n, "by_reason": {...}}``).
+    """
+    received_at = now_ms if now_ms is not None else int(time.time() * 1000)
+    redactor = redactor or default_redactor()
+    out = BatchOutput()
+    for message in messages:
+        result = normalize_message(
+            message.family, message.value, RecordMeta(message.topic, message.partition, message.offset),
+            max_record_bytes=max_record_bytes, redact_body_content=redact_bodies,
+            max_failures=max_failures_per_message, redactor=redactor,
+        )
+        out.events.extend(result.events)
+        for index, failure in enumerate(result.failures):
+            out.dead_letters.append(dead_letter_row(message, failure, index, received_at, raw_cap, redactor))
+    if enrich is not None:
+        enrich(out.events)
+    return out
+
+
+def chunk_events(events: list[dict], per_message: int) -> list[bytes]:
+    """Normalized events as JSON arrays of at most ``per_message`` events each (the events topic format)."""
+    return [orjson.dumps(events[start:start + per_message]) for start in range(0, len(events), per_message)]
+
+
+def routing_key(event: dict) -> str:
+    """What decides an event's events-topic partition: what stateful detections relate events by.
+
+    CloudTrail by account (rules learn an account's AI data buckets and follow its principals),
+    everything else by principal. Events of one key then reach the detections in the order they
+    were forwarded, on one partition, whichever worker consumes it.
+    """
+    if event.get("source_family") == "cloudtrail" and event.get("cloud_account"):
+        return str(event["cloud_account"])
+    return str(event.get("actor") or event.get("src_ip") or "")
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """A stable partition for ``key`` (the same in every process and version)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") % partitions
+
+
+def route_events(events: list[dict], partitions: int, per_message: int) -> list[tuple[int, bytes]]:
+    """(partition, events-topic message) pairs: events grouped by ``routing_key``, in their order."""
+    by_partition: dict[int, list[dict]] = {}
+    partition_by_key: dict[str, int] = {}
+    for event in events:
+        key = routing_key(event)
+        partition = partition_by_key.get(key)
+        if partition is None:
+            partition = partition_by_key[key] = partition_of(key, partitions)
+        by_partition.setdefault(partition, []).append(event)
+    return [(partition, chunk) for partition, group in sorted(by_partition.items())
+            for chunk in chunk_events(group, per_message)]
+
+
+def dead_letter_message(row: dict) -> bytes:
+    """The dead-letter topic's JSON for one row (raw bytes as text when UTF-8, else base64)."""
+    raw: bytes = row["raw"]
+    try:
+        raw_field: dict[str, Any] = {"raw": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        import base64
+
+        raw_field = {"raw_base64": base64.b64encode(raw).decode()}
+    return orjson.dumps({key: value for key, value in row.items() if key != "raw"} | raw_field)
+
+
+# --- metrics -----------------------------------------------------------------------------------------
+
+class IngestMetrics:
+    """Counters and produce-to-landed latencies of the landing loop (thread-safe)."""
+
+    def __init__(self, latency_samples: int = 1_000_000) -> None:
+        self._lock = threading.Lock()
+        self.messages = 0
+        self.events_forwarded = 0
+        self.events_landed = 0
+        self.duplicates_skipped = 0
+        self.dead_letters: Counter[str] = Counter()
+        self.batches = 0
+        self.last_error = ""
+        self._latencies_ms: deque[float] = deque(maxlen=latency_samples)
+        self.started_at = time.time()
+
+    def record_batch(self, messages: int, landed: int, duplicates: int, dead: Counter[str],
+                     latencies_ms: list[float], forwarded: int = 0) -> None:
+        with self._lock:
+            self.messages += messages
+            self.events_forwarded += forwarded
+            self.events_landed += landed
+            self.duplicates_skipped += duplicates
+            self.dead_letters.update(dead)
+            self.batches += 1
+            self._latencies_ms.extend(latencies_ms)
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            latencies = sorted(self._latencies_ms)
+            return {
+                "messages": self.messages,
+                "events_forwarded": self.events_forwarded,
+                "events_landed": self.events_landed,
+                "duplicates_skipped": self.duplicates_skipped,
+                "dead_letters": sum(self.dead_letters.values()),
+                "dead_letters_by_reason": dict(self.dead_letters),
+                "batches": self.batches,
+                "latency_ms": {
+                    "samples": len(latencies),
+                    "p50": _percentile(latencies, 0.50),
+                    "p99": _percentile(latencies, 0.99),
+                    "max": latencies[-1] if latencies else None,
+                },
+                "last_error": self.last_error,
+                "uptime_s": round(time.time() - self.started_at, 3),
+            }
+
+    def reset_latencies(self) -> None:
+        with self._lock:
+            self._latencies_ms.clear()
+
+
+def _percentile(sorted_values: list[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    return round(sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))], 3)
+
+
+# --- the loop ----------------------------------------------------------------------------------------
+
+@dataclass
+class LandingTargets:
+    """Where a processed batch goes; plain callables so the loop is testable without Kafka."""
+
+    new_events: Callable[[list[dict]], Any]
+    """The batch's events not stored yet (``.events``, ``.duplicates``), for ``insert_events``."""
+    insert_events: Callable[[Any], None]
+    land_dead_letters: Callable[[list[dict]], Any]
+    send_events: Callable[[list[tuple[int, bytes]]], None]
+    """(partition, message) pairs for the events topic; returns once they were delivered."""
+    send_dead_letters: Callable[[list[bytes]], None]
+    enrich: Callable[[list[dict]], Any] = lambda events: None
+    """AI enrichment of events before they land (catalog + policy); a no-op by default."""
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """A normalized batch waiting to land, with the offsets to commit once it has."""
+
+    output: BatchOutput
+    dead_letter_messages: list[bytes]
+    offsets: dict[tuple[str, int], int]
+    produced_at_ms: list[int]
+    messages: int
+    forwarded: bool = False
+    """Its new events went downstream (set once, so retries of the insert do not send them again)."""
+
+
+class IngestLoop:
+    """Consume raw topics in batches, normalize, drop what is stored, forward, insert, then commit.
+
+    Two threads in a pipeline: one consumes and normalizes batch N+1 (Python, holds the GIL) while the
+    other lands batch N in ClickHouse and the downstream topics (chDB and librdkafka release the GIL),
+    then hands batch N's offsets back to the first thread to store for commit. At most
+    ``queue_depth`` batches wait between them.
+    """
+
+    def __init__(self, *, consumer: Any, family_by_topic: dict[str, str], targets: LandingTargets,
+                 batch_size: int, flush_interval_s: float, max_record_bytes: int, raw_cap: int,
+                 redact_bodies: bool, events_per_message: int, events_partitions: int = 1,
+                 metrics: IngestMetrics | None = None,
+                 queue_depth: int = 2,
+                 normalizer: Callable[[list[RawMessage]], BatchOutput] | None = None,
+                 redactor: Redactor | None = None) -> None:
+        self.consumer = consumer
+        self.family_by_topic = family_by_topic
+        self.targets = targets
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.max_record_bytes = max_record_bytes
+        self.raw_cap = raw_cap
+        self.redact_bodies = redact_bodies
+        self.events_per_message = events_per_message
+        self.events_partitions = events_partitions
+        self.metrics = metrics or IngestMetrics()
+        self.normalizer = normalizer
+        """Normalizes and enriches a batch elsewhere (streams.runtime.normalize_pool); None: in this thread."""
+        self.redactor = redactor
+        self._stop = threading.Event()
+        self._queue: queue.Queue[PreparedBatch | None] = queue.Queue(maxsize=queue_depth)
+        self._thread: threading.Thread | None = None
+        self._landed: deque[dict[tuple[str, int], int]] = deque()  # landed offsets, not yet stored
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="aispm-ingest", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 60) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def run(self) -> None:
+        lander = threading.Thread(target=self._land_loop, name="aispm-land", daemon=True)
+        lander.start()
+        try:
+            while not self._stop.is_set():
+                self._store_landed_offsets()
+                batch = self._collect()
+                if batch:
+                    prepared = self._prepare_with_retry(batch)
+                    while prepared is not None and not self._stop.is_set():
+                        try:
+                            self._queue.put(prepared, timeout=0.2)
+                            break
+                        except queue.Full:
+                            self._store_landed_offsets()
+        finally:
+            self._queue.put(None)  # lands what is queued, then stops
+            lander.join()
+            self._store_landed_offsets()
+            try:
+                self.consumer.close()  # commits stored offsets and leaves the group at once
+            except Exception as exc:  # noqa: BLE001 -- shutting down; nothing left to lose
+                log.warning("closing the consumer failed: %s", exc)
+
+    def _prepare_with_retry(self, batch: list[Any]) -> PreparedBatch | None:
+        """Normalization never raises on content; enrichment (policy, catalog) might: keep the batch."""
+        delay = 0.5
+        while True:
+            try:
+                return self.prepare(batch)
+            except Exception as exc:
+                self.metrics.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                log.exception("preparing a batch of %d messages failed, retrying in %.1fs", len(batch), delay)
+                if self._stop.wait(delay):
+                    return None
+                delay = min(delay * 2, 30)
+
+    def _collect(self) -> list[Any]:
+        """Up to batch_size messages, waiting at most flush_interval_s after the first one."""
+        batch: list[Any] = []
+        deadline: float | None = None
+        while len(batch) < self.batch_size and not self._stop.is_set():
+            timeout = self.flush_interval_s if deadline is None else max(0.0, deadline - time.monotonic())
+            for message in self.consumer.consume(num_messages=self.batch_size - len(batch), timeout=timeout):
+                error = message.error()
+                if error is not None:  # transient broker/partition errors; librdkafka retries itself
+                    log.warning("consumer error: %s", error)
+                    continue
+                batch.append(message)
+            if batch and deadline is None:
+                deadline = time.monotonic() + self.flush_interval_s
+            if deadline is None or time.monotonic() >= deadline:
+                break
+        return batch
+
+    def prepare(self, batch: list[Any]) -> PreparedBatch:
+        raw = [
+            RawMessage(self.family_by_topic[m.topic()], m.topic(), m.partition(), m.offset(), m.value(),
+                       m.timestamp()[1])
+            for m in batch
+        ]
+        if self.normalizer is not None:
+            output = self.normalizer(raw)
+        else:
+            output = process_batch(raw, max_record_bytes=self.max_record_bytes, raw_cap=self.raw_cap,
+                                   redact_bodies=self.redact_bodies, enrich=self.targets.enrich,
+                                   redactor=self.redactor)
+        offsets: dict[tuple[str, int], int] = {}
+        for message in raw:
+            key = (message.topic, message.partition)
+            offsets[key] = max(offsets.get(key, -1), message.offset + 1)
+        return PreparedBatch(
+            output=output,
+            dead_letter_messages=[dead_letter_message(row) for row in output.dead_letters],
+            offsets=offsets,
+            produced_at_ms=[message.timestamp_ms for message in raw if message.timestamp_ms > 0],
+            messages=len(raw),
+        )
+
+    def _land_loop(self) -> None:
+        landing = True
+        while True:
+            prepared = self._queue.get()
+            if prepared is None:
+                return
+            # Once a batch could not land, later batches must not land either: storing their (higher)
+            # offsets would commit past the failed one. They are all redelivered on the next start.
+            landing = landing and self._land_with_retry(prepared)
+
+    def _land_with_retry(self, prepared: PreparedBatch) -> bool:
+        """Land a batch; on a store or broker failure retry with backoff instead of losing it.
+
+        Returns False when stopping before the batch could land: it stays uncommitted.
+        """
+        delay = 0.5
+        while True:
+            try:
+                self.land(prepared)
+                return True
+            except Exception as exc:  # noqa: BLE001 -- the store or broker is down: keep the batch, retry
+                self.metrics.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                log.error("landing a batch of %d messages failed, retrying in %.1fs: %s",
+                          prepared.messages, delay, self.metrics.last_error)
+                if self._stop.wait(delay):
+                    return False
+                delay = min(delay * 2, 30)
+
+    def land(self, prepared: PreparedBatch) -> None:
+        """Dedup, forward the new events, insert them, then hand the offsets back for commit.
+
+        Forwarding comes before inserting: if the worker dies between the two, the redelivered batch
+        is not stored yet and goes downstream again (detections dedup it). In the other order those
+        events would be found stored on redelivery and never reach the detections.
+        """
+        output = prepared.output
+        new = self.targets.new_events(output.events)
+        if not prepared.forwarded:
+            # A retry after a failed insert must not forward the batch again: each retry would put
+            # another copy of every event on the events topic.
+            self.targets.send_events(route_events(new.events, self.events_partitions, self.events_per_message))
+            prepared.forwarded = True
+        self.targets.insert_events(new)
+        self.targets.land_dead_letters(output.dead_letters)
+        self.targets.send_dead_letters(prepared.dead_letter_messages)
+        self._commit(prepared.offsets)
+        now_ms = time.time() * 1000
+        self.metrics.record_batch(
+            messages=prepared.messages,
+            landed=len(new.events),
+            duplicates=new.duplicates,
+            dead=Counter(row["reason"] for row in output.dead_letters),
+            latencies_ms=[now_ms - produced for produced in prepared.produced_at_ms],
+            forwarded=len(new.events),
+        )
+
+    def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Hand a landed batch's offsets to the consuming thread, which stores them for commit.
+
+        Only the consuming thread calls the consumer: librdkafka calls made from this thread while the
+        other one sits in ``consume()`` were seen to block indefinitely.
+        """
+        self._landed.append(offsets)
+
+    def _store_landed_offsets(self) -> None:
+        """Store landed offsets (consuming thread only); librdkafka commits them in the background."""
+        from confluent_kafka import KafkaException, TopicPartition
+
+        merged: dict[tuple[str, int], int] = {}
+        while self._landed:
+            for key, offset in self._landed.popleft().items():
+                merged[key] = max(merged.get(key, -1), offset)
+        if not merged:
+            return
+        try:
+            self.consumer.store_offsets(
+                offsets=[TopicPartition(topic, partition, offset) for (topic, partition), offset in merged.items()],
+            )
+        except KafkaException as exc:
+            # E.g. the partitions moved to another worker in a rebalance. The batch has landed; if it
+            # is redelivered, landing drops it again, so this costs time, never a double count.
+            log.warning("storing offsets failed (the batch is landed; a redelivery is deduplicated): %s", exc)

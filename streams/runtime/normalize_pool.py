@@ -1,0 +1,80 @@
+"""Normalization and AI enrichment in worker processes, off the ingest process's GIL.
+
+In one process, normalizing (pure Python) competes for the GIL with landing and the Faust detection
+agent, so the ingest stage tops out well below what one core could normalize. With
+``AISPM_INGEST__NORMALIZE_PROCESSES=N`` each batch is split across N spawned processes; the ingest
+thread waits for them with the GIL released. Processes are spawned, not forked: the worker runs
+librdkafka and asyncio threads that a fork would copy in an undefined state.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from streams.normalize.redact import Redactor, default_redactor
+from streams.runtime.ingest import BatchOutput, RawMessage, process_batch
+
+__all__ = ["NormalizePool"]
+
+log = logging.getLogger(__name__)
+
+_enrich = None  # set in each pool process by _start
+_redactor: Redactor | None = None  # likewise
+
+
+def _start(policy_file: str | None, fingerprint_key: bytes) -> None:
+    global _enrich, _redactor  # one enricher and redactor per pool process, built once
+    from streams.detect.pipeline import Detectors
+    from streams.enrich.policy import policy_source
+
+    _enrich = Detectors.default(policy_source(Path(policy_file) if policy_file else None)).enrich
+    _redactor = Redactor(fingerprint_key)
+
+
+def _normalize(raw: list[tuple], max_record_bytes: int, raw_cap: int, redact_bodies: bool) -> BatchOutput:
+    return process_batch([RawMessage(*fields) for fields in raw], max_record_bytes=max_record_bytes,
+                         raw_cap=raw_cap, redact_bodies=redact_bodies, enrich=_enrich, redactor=_redactor)
+
+
+class NormalizePool:
+    def __init__(self, processes: int, *, max_record_bytes: int, raw_cap: int, redact_bodies: bool,
+                 policy_file: Path | None, redactor: Redactor | None = None) -> None:
+        """``redactor``: the installation's; by default this process's ``default_redactor()``, so that the
+        pool's fingerprints are the ones normalizing here would make."""
+        self.processes = processes
+        self._options = (max_record_bytes, raw_cap, redact_bodies)
+        self._policy_file = str(policy_file) if policy_file else None
+        # The key goes to the processes through the pool's pipe, once per process start.
+        self._fingerprint_key = (redactor or default_redactor()).key
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start, initargs=(self._policy_file, self._fingerprint_key))
+
+    def __call__(self, messages: list[RawMessage]) -> BatchOutput:
+        """Normalized and enriched events and dead letters of ``messages``, in their order."""
+        raw = [(m.family, m.topic, m.partition, m.offset, m.value, m.timestamp_ms) for m in messages]
+        size = -(-len(raw) // self.processes) or 1
+        try:
+            parts = [self._pool.submit(_normalize, raw[start:start + size], *self._options)
+                     for start in range(0, len(raw), size)]
+            outputs = [part.result() for part in parts]
+        except BrokenProcessPool:
+            # A pool process died (e.g. killed for memory): start a new pool; the caller retries.
+            log.error("a normalizing process died; starting new ones")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            raise
+        merged = BatchOutput()
+        for output in outputs:
+            merged.events.extend(output.events)
+            merged.dead_letters.extend(output.dead_letters)
+        return merged
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

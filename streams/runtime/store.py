@@ -1,0 +1,382 @@
+"""ClickHouse access: clients (chDB in-process or a server over HTTP), migrations, batch landing.
+
+One ``Store`` per process. chDB locks its directory to one process, so while a worker runs, other
+processes reach its store through the worker's query endpoint (streams/runtime/query.py) instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import orjson
+import polars as pl
+
+from schemas.event import EVENT_FIELDS
+from streams.detect.alerts import AlertEvent, AlertTally
+from streams.runtime.sandbox import AnalystQueries
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Arrow/polars types of the normalized event columns, in table order.
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "schema_version": pl.UInt16(), "event_id": pl.Utf8(), "time": pl.Int64(),
+    "source_family": pl.Utf8(), "source_format": pl.Utf8(), "class_uid": pl.UInt32(),
+    "activity_id": pl.UInt16(), "type_uid": pl.UInt32(), "actor": pl.Utf8(), "actor_type": pl.Utf8(),
+    "src_ip": pl.Utf8(), "user_agent": pl.Utf8(), "action": pl.Utf8(), "service": pl.Utf8(),
+    "target_host": pl.Utf8(), "target_url": pl.Utf8(), "target_resource": pl.Utf8(), "outcome": pl.Utf8(),
+    "status_code": pl.Int32(), "status_detail": pl.Utf8(), "bytes_in": pl.Int64(), "bytes_out": pl.Int64(),
+    "cloud_account": pl.Utf8(), "cloud_region": pl.Utf8(), "kafka_topic": pl.Utf8(),
+    "kafka_partition": pl.Int32(), "kafka_offset": pl.Int64(), "raw": pl.Utf8(),
+    "ai_provider": pl.Utf8(), "ai_product": pl.Utf8(), "ai_category": pl.Utf8(), "ai_model": pl.Utf8(),
+    "ai_sanctioned": pl.Boolean(),
+}
+assert tuple(EVENT_SCHEMA) == EVENT_FIELDS, "EVENT_SCHEMA must list the normalized-event fields in order"
+
+DEAD_LETTER_SCHEMA: dict[str, pl.DataType] = {
+    "dead_letter_id": pl.Utf8(), "received_at": pl.Int64(), "source_family": pl.Utf8(),
+    "reason": pl.Utf8(), "detail": pl.Utf8(), "kafka_topic": pl.Utf8(), "kafka_partition": pl.Int32(),
+    "kafka_offset": pl.Int64(), "raw_size": pl.UInt64(), "raw_truncated": pl.Boolean(), "raw": pl.Binary(),
+}
+
+ALERT_SCHEMA: dict[str, pl.DataType] = {
+    "alert_id": pl.Utf8(), "detection": pl.Utf8(), "title": pl.Utf8(), "severity": pl.Utf8(),
+    "principal": pl.Utf8(), "provider": pl.Utf8(), "first_seen": pl.Int64(), "last_seen": pl.Int64(),
+    "count": pl.UInt64(), "description": pl.Utf8(), "remediation": pl.Utf8(), "techniques": pl.List(pl.Utf8()),
+    "context": pl.Utf8(), "event_id": pl.Utf8(), "ocsf": pl.Utf8(), "updated_at": pl.Int64(),
+}
+_MS_COLUMNS = {"alerts": ("first_seen", "last_seen", "updated_at")}
+
+ALERT_EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "alert_id": pl.Utf8(), "event_id": pl.Utf8(), "event_time": pl.Int64(), "detection": pl.Utf8(),
+}
+
+# Ids looked up per dedup query: keeps the query (and, over HTTP, its URL) well under server limits.
+_DEDUP_CHUNK = 5000
+
+
+def event_key(event_id: str) -> int:
+    """The events table's 64-bit lookup key of an event id (stable across processes and versions)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "little")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message says why and what to do."""
+
+
+def _redacted_dsn(dsn: str) -> str:
+    if "@" in dsn and "://" in dsn:
+        scheme, rest = dsn.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return dsn
+
+
+def connect(settings: Settings, *, database: str | None = None, session: dict[str, Any] | None = None) -> Any:
+    """A clickhouse-connect client for the configured DSN (chDB or HTTP(S) server).
+
+    ``session``: settings applied to every query of the client, in order (the analysts' clients end
+    with ``readonly=1``, after which no query can change any of them).
+    """
+    import clickhouse_connect
+
+    dsn = settings.clickhouse_dsn
+    kwargs: dict[str, Any] = {"dsn": dsn}
+    if database:
+        kwargs["database"] = database
+    if session:
+        kwargs["settings"] = session
+    if not dsn.startswith("chdb://"):
+        if settings.clickhouse.username:
+            kwargs["username"] = settings.clickhouse.username
+        if settings.clickhouse.password is not None:
+            kwargs["password"] = settings.clickhouse.password.get_secret_value()
+    else:
+        (settings.data_dir.resolve()).mkdir(parents=True, exist_ok=True)
+    try:
+        return clickhouse_connect.get_client(**kwargs)
+    except Exception as exc:  # noqa: BLE001 -- every failure becomes a StoreError that says where
+        message = str(exc)
+        if "Cannot lock file" in message or "already running" in message:
+            raise StoreError(
+                f"the embedded ClickHouse store {_redacted_dsn(dsn)} is open in another process (a running "
+                "`aispm up`?). Query it through that worker, or stop it first."
+            ) from None
+        raise StoreError(f"cannot open ClickHouse at {_redacted_dsn(dsn)}: {message.splitlines()[0][:300]}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    def statements(self) -> list[str]:
+        body = "\n".join(line for line in self.sql.splitlines() if not line.lstrip().startswith("--"))
+        return [part.strip() for part in body.split(";") if part.strip()]
+
+
+def migrations() -> list[Migration]:
+    """The numbered DDL files in sql/ddl, in order."""
+    found = []
+    for entry in resources.files("sql").joinpath("ddl").iterdir():
+        if entry.name.endswith(".sql"):
+            number, _, rest = entry.name.partition("_")
+            found.append(Migration(int(number), rest.removesuffix(".sql"), entry.read_text()))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise StoreError(f"two migrations share a number: {versions}")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class LandResult:
+    inserted: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvents:
+    """The events of a batch that are not stored yet (first of each id), ready to insert."""
+
+    events: list[dict]
+    keys: list[int]
+    duplicates: int
+
+
+class Store:
+    """The ClickHouse database aispm writes to and analysts read from. Thread-safe (one lock)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.database = settings.clickhouse.database
+        admin = connect(settings)
+        admin.command("CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters={"db": self.database})
+        self.client = connect(settings, database=self.database)
+        # Analysts' queries run on their own sandboxed clients: they share no lock with landing.
+        self.analyst = AnalystQueries(settings.query, database=self.database,
+                                      open_client=lambda session: connect(settings, database=self.database,
+                                                                          session=session))
+        self._lock = threading.Lock()
+
+    # -- schema ------------------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply every DDL file not yet applied; refuse if an applied one was edited. Safe to repeat."""
+        applied_now = []
+        with self._lock:
+            self.client.command(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, checksum String, "
+                "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
+            )
+            done = {row[0]: row[1] for row in self.client.query(
+                "SELECT version, any(checksum) FROM schema_migrations GROUP BY version").result_rows}
+            for migration in migrations():
+                if migration.version in done:
+                    if done[migration.version] != migration.checksum:
+                        raise StoreError(
+                            f"migration {migration.version:04d}_{migration.name}.sql changed after it was "
+                            "applied; add a new numbered migration instead of editing an applied one"
+                        )
+                    continue
+                for statement in migration.statements():
+                    self.client.command(statement)
+                self.client.insert(
+                    "schema_migrations", [[migration.version, migration.name, migration.checksum]],
+                    column_names=["version", "name", "checksum"],
+                )
+                applied_now.append(f"{migration.version:04d}_{migration.name}")
+            self._apply_ttl()
+        return applied_now
+
+    def _apply_ttl(self) -> None:
+        days = self.settings.clickhouse.ttl_days
+        tables = (("events", "ingested_at"), ("dead_letters", "received_at")) + self._extra_ttl_tables()
+        # The state names the tables too, so a table added by a later migration gets its TTL.
+        wanted = f"{days}:{','.join(table for table, _ in tables)}"
+        current = self.client.query(
+            "SELECT argMax(value, updated_at) FROM schema_state WHERE key = 'ttl_days'").result_rows
+        if current and current[0][0] == wanted:
+            return
+        # Retention counts from ingestion, not event time: a backfill of last year's logs must stay
+        # queryable for the TTL after it was loaded instead of expiring on arrival.
+        for table, column in tables:
+            self.client.command(
+                f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) + toIntervalDay({{days:UInt32}})",
+                parameters={"days": days},
+            )
+        self.client.insert("schema_state", [["ttl_days", wanted]], column_names=["key", "value"])
+
+    def _extra_ttl_tables(self) -> tuple[tuple[str, str], ...]:
+        rows = self.client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String} AND name IN ('alerts', 'alert_events') "
+            "ORDER BY name DESC",
+            parameters={"db": self.database},
+        ).result_rows
+        columns = {"alerts": "updated_at", "alert_events": "recorded_at"}
+        return tuple((name, columns[name]) for (name,) in rows)
+
+    # -- writing -----------------------------------------------------------------------------------
+    def land_events(self, events: list[dict]) -> LandResult:
+        """Insert events not stored yet (by event_id), as one Arrow batch."""
+        new = self.new_events(events)
+        self.insert_events(new)
+        return LandResult(len(new.events), new.duplicates)
+
+    def new_events(self, events: list[dict]) -> NewEvents:
+        """The events whose ids are neither stored nor earlier in the batch."""
+        first_of_id: dict[str, dict] = {}
+        for event in events:
+            first_of_id.setdefault(event["event_id"], event)
+        if not first_of_id:
+            return NewEvents([], [], len(events))
+        keys = {event_id: event_key(event_id) for event_id in first_of_id}
+        times = [event["time"] for event in first_of_id.values()]
+        with self._lock:
+            known = self._stored_event_ids(list(keys.values()), min(times), max(times))
+        unstored = [event for event_id, event in first_of_id.items() if event_id not in known]
+        return NewEvents(unstored, [keys[event["event_id"]] for event in unstored], len(events) - len(unstored))
+
+    def insert_events(self, new: NewEvents) -> None:
+        if not new.events:
+            return
+        frame = pl.DataFrame(new.events, schema=EVENT_SCHEMA).with_columns(
+            pl.Series("event_key", new.keys, dtype=pl.UInt64()),
+            pl.col("time").cast(pl.Datetime("ms", "UTC")),
+        )
+        with self._lock:
+            self.client.insert_arrow("events", frame.to_arrow())
+
+    def _stored_event_ids(self, keys: list[int], lo_ms: int, hi_ms: int) -> set[str]:
+        stored: set[str] = set()
+        for start in range(0, len(keys), _DEDUP_CHUNK):
+            rows = self.client.query(
+                "SELECT event_id FROM events WHERE event_key IN {keys:Array(UInt64)} AND time BETWEEN "
+                "fromUnixTimestamp64Milli({lo:Int64}) AND fromUnixTimestamp64Milli({hi:Int64})",
+                parameters={"keys": keys[start:start + _DEDUP_CHUNK], "lo": lo_ms, "hi": hi_ms},
+            ).result_rows
+            stored.update(row[0] for row in rows)
+        return stored
+
+    def land_dead_letters(self, rows: list[dict]) -> LandResult:
+        if not rows:
+            return LandResult(0, 0)
+        frame = pl.DataFrame(rows, schema=DEAD_LETTER_SCHEMA)
+        frame = frame.unique(subset="dead_letter_id", keep="first", maintain_order=True)
+        with self._lock:
+            known = self._known_ids("dead_letters", "dead_letter_id", frame["dead_letter_id"].to_list())
+            if known:
+                frame = frame.filter(~pl.col("dead_letter_id").is_in(list(known)))
+            if frame.height:
+                frame = frame.with_columns(pl.col("received_at").cast(pl.Datetime("ms", "UTC")))
+                self.client.insert_arrow("dead_letters", frame.to_arrow())
+        return LandResult(frame.height, len(rows) - frame.height)
+
+    def land_alerts(self, rows: list[dict]) -> int:
+        """Insert alert rows (new alerts and count updates; ReplacingMergeTree keeps the latest)."""
+        if not rows:
+            return 0
+        frame = pl.DataFrame(rows, schema=ALERT_SCHEMA).with_columns(
+            pl.col(column).cast(pl.Datetime("ms", "UTC")) for column in _MS_COLUMNS["alerts"])
+        with self._lock:
+            self.client.insert_arrow("alerts", frame.to_arrow())
+        return frame.height
+
+    def land_alert_events(self, events: list[AlertEvent]) -> None:
+        """Record the events behind alerts (idempotent: a pair recorded twice counts once)."""
+        if not events:
+            return
+        frame = pl.DataFrame(
+            {"alert_id": [e.alert_id for e in events], "event_id": [e.event_id for e in events],
+             "event_time": [e.event_time_ms for e in events], "detection": [e.detection for e in events]},
+            schema=ALERT_EVENT_SCHEMA,
+        ).with_columns(pl.col("event_time").cast(pl.Datetime("ms", "UTC")))
+        with self._lock:
+            self.client.insert_arrow("alert_events", frame.to_arrow())
+
+    def alert_tallies(self, alert_ids: list[str], batch_event_ids: list[str]) -> dict[str, AlertTally]:
+        """Count, first and last event time of each alert from its recorded events; ``prior`` counts
+        the events that are not in ``batch_event_ids`` (those recorded by earlier batches)."""
+        tallies: dict[str, AlertTally] = {}
+        for start in range(0, len(alert_ids), _DEDUP_CHUNK):
+            with self._lock:
+                rows = self.client.query(
+                    "SELECT alert_id, uniqExact(event_id), uniqExactIf(event_id, NOT has({batch:Array(String)}, "
+                    "event_id)), toUnixTimestamp64Milli(min(event_time)), toUnixTimestamp64Milli(max(event_time)) "
+                    "FROM alert_events WHERE alert_id IN {ids:Array(String)} GROUP BY alert_id",
+                    parameters={"ids": alert_ids[start:start + _DEDUP_CHUNK], "batch": batch_event_ids},
+                ).result_rows
+            for alert_id, count, prior, first, last in rows:
+                tallies[alert_id] = AlertTally(alert_id, int(count), int(prior), int(first), int(last))
+        return tallies
+
+    def load_rule_state(self) -> dict[str, dict]:
+        """Every key the stateful rules last saved (deleted keys left out)."""
+        with self._lock:
+            rows = self.client.query(
+                "SELECT key, argMax(value, version) AS latest FROM detection_state GROUP BY key HAVING latest != ''"
+            ).result_rows
+        return {key: orjson.loads(value) for key, value in rows}
+
+    def save_rule_state(self, changes: dict[str, dict | None]) -> None:
+        """Save changed keys (``None``: deleted) in one insert, so a batch's state lands whole or not at all."""
+        if not changes:
+            return
+        version = time.time_ns()
+        keys = list(changes)
+        values = ["" if value is None else orjson.dumps(value).decode() for value in changes.values()]
+        with self._lock:
+            self.client.insert("detection_state", [keys, values, [version] * len(keys)],
+                               column_names=["key", "value", "version"], column_oriented=True)
+
+    def _known_ids(self, table: str, column: str, ids: list[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(ids), _DEDUP_CHUNK):
+            rows = self.client.query(
+                f"SELECT {column} FROM {table} WHERE {column} IN {{ids:Array(String)}}",
+                parameters={"ids": ids[start:start + _DEDUP_CHUNK]},
+            ).result_rows
+            known.update(row[0] for row in rows)
+        return known
+
+    # -- reading -----------------------------------------------------------------------------------
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
+        """Run one analyst's query: a single SELECT over this database, within the configured limits
+        (streams/runtime/sandbox.py). Returns (column names, rows)."""
+        return self.analyst.run(sql, parameters)
+
+    def scalar(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+        """First column of the first row of an analyst's query."""
+        _, rows = self.query(sql, parameters)
+        return rows[0][0] if rows else None
+
+    def migrated(self) -> bool:
+        """Whether aispm's schema was created here (by `aispm up` or `aispm db migrate`)."""
+        with self._lock:
+            return bool(self.client.command("EXISTS TABLE schema_migrations"))
+
+    def cancel_queries(self) -> None:
+        """Cancel the analysts' queries running now: shutting down does not wait for them."""
+        with self._lock:
+            try:
+                self.analyst.cancel_running(self.client)
+            except Exception:  # a server may refuse KILL QUERY; the queries then end at their timeout
+                log.warning("could not cancel running analysts' queries", exc_info=True)
+
+    def close(self) -> None:
+        self.cancel_queries()
+        with self._lock:
+            self.analyst.close()
+            try:
+                self.client.close()
+            except Exception:  # noqa: BLE001, S110 -- closing must not mask the reason we are shutting down
+                pass
