@@ -7,20 +7,26 @@ Versioning: adding an optional field keeps ``SCHEMA_VERSION``; renaming, removin
 is a new version with an explicit upgrade function, and the golden samples under ``tests/samples``
 for every version keep parsing.
 
-Normalizers build plain dicts with exactly these keys (fast to make and to turn into Arrow columns);
-``validate_event`` checks one such dict against this schema with pydantic-core.
+Normalizers build plain dicts with these keys (fast to make and to turn into Arrow columns);
+``validate_event`` checks one such dict against this schema with pydantic-core. The field types say
+how each column is stored (``schemas.columns``): the store derives its frames from them.
+
+The ``ai_*`` fields came after the first version's other fields: they are optional within v1 (an
+event without them is not AI use, ``EVENT_DEFAULTS``), so v1 events written before them still parse.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, NotRequired, get_origin, get_type_hints
 
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
+from schemas.columns import Int32, Int64, TimeMs, UInt16, UInt32
+from schemas.families import SourceFamily
+
 SCHEMA_VERSION = 1
 
-SourceFamily = Literal["cloudtrail", "gateway", "audit"]
 Outcome = Literal["success", "failure", "unknown"]
 
 # OCSF classes used here (class_uid): the category is class_uid // 1000.
@@ -42,25 +48,22 @@ DNS_QUERY = 1
 NETWORK_TRAFFIC = 6
 AUTH_LOGON, AUTH_LOGOFF = 1, 2
 
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
-
-
 @with_config(ConfigDict(extra="forbid"))  # a key the schema does not know is an error, found in Rust
 class NormalizedEvent(TypedDict):
     """One security-relevant action, whatever log it came from."""
 
-    schema_version: int
+    schema_version: UInt16
     event_id: Annotated[str, Field(min_length=1, max_length=256)]
     """Stable id for dedup: the source's own id (CloudTrail eventID, k8s auditID, ...) when there is
     one, else a hash of the family, format and original record."""
-    time: Int64
+    time: TimeMs
     """When it happened, epoch milliseconds UTC."""
     source_family: SourceFamily
     source_format: str
     """Which parser read it, e.g. ``cloudtrail``, ``envoy``, ``zeek_dns``, ``k8s_audit``."""
-    class_uid: int
-    activity_id: int
-    type_uid: int
+    class_uid: UInt32
+    activity_id: UInt16
+    type_uid: UInt32
     actor: str
     """One identity string across sources: ARN, user name, service account, e-mail; '' if unknown."""
     actor_type: str
@@ -74,30 +77,42 @@ class NormalizedEvent(TypedDict):
     target_url: str
     target_resource: str
     outcome: Outcome
-    status_code: int | None
+    status_code: Int32 | None
     status_detail: str
     bytes_in: Int64 | None
     bytes_out: Int64 | None
     cloud_account: str
     cloud_region: str
     kafka_topic: str
-    kafka_partition: int
+    kafka_partition: Int32
     kafka_offset: Int64
     raw: str
     """The original record (secrets and bodies redacted), so nothing a parser did not map is lost."""
     # AI enrichment, set at ingest from the AI service catalog and the sanctioned-use policy.
-    ai_provider: str
+    ai_provider: NotRequired[str]
     """AI provider of the target ('' when the event is not AI use)."""
-    ai_product: str
-    ai_category: str
-    ai_model: str
-    ai_sanctioned: bool | None
+    ai_product: NotRequired[str]
+    ai_category: NotRequired[str]
+    ai_model: NotRequired[str]
+    ai_sanctioned: NotRequired[bool | None]
     """Whether the policy sanctions this use; None when the event is not AI use."""
 
 
 EVENT_FIELDS: tuple[str, ...] = tuple(NormalizedEvent.__annotations__)
+# What an optional field means when an event does not have it.
+EVENT_DEFAULTS: dict[str, Any] = {"ai_provider": "", "ai_product": "", "ai_category": "", "ai_model": "",
+                                  "ai_sanctioned": None}
+OPTIONAL_FIELDS = frozenset(name for name, hint in get_type_hints(NormalizedEvent, include_extras=True).items()
+                            if get_origin(hint) is NotRequired)
+assert set(EVENT_DEFAULTS) == OPTIONAL_FIELDS, "every optional field has a default"
 
 _event_adapter: TypeAdapter[NormalizedEvent] = TypeAdapter(NormalizedEvent)
+
+
+def with_defaults(event: dict) -> dict:
+    """``event`` with every optional field it lacks set to its default (a new dict when one is missing)."""
+    missing = EVENT_DEFAULTS.keys() - event.keys()
+    return event if not missing else {**event, **{name: EVENT_DEFAULTS[name] for name in missing}}
 
 
 def validate_event(event: dict) -> NormalizedEvent:

@@ -6,7 +6,9 @@ Environment variables use the ``AISPM_`` prefix and ``__`` between nesting level
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -190,6 +192,18 @@ def load_settings(**overrides: object) -> Settings:
             f"invalid aispm settings: {error}; lists and maps are JSON, "
             """e.g. AISPM_DETECTION__SIGMA_RULES='["/etc/aispm/sigma"]'"""
         ) from None
+
+
+def settings_for_environment(environment: Mapping[str, str]) -> Settings:
+    """The settings a process started with ``environment`` would load (for what starts workers)."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(environment)
+    try:
+        return Settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -39,15 +39,9 @@ class WorkerHandle:
     process: subprocess.Popen | None = None
 
     def settings(self):
-        from streams.settings import Settings
+        from streams.settings import settings_for_environment
 
-        saved = os.environ.copy()
-        os.environ.update(self.env)
-        try:
-            return Settings()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        return settings_for_environment(self.env)
 
     def start(self, timeout_s: float = 90) -> None:
         from streams.runtime.query import QueryError, remote_stats, running_worker

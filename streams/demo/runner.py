@@ -2,8 +2,8 @@
 
 Starts `aispm up` (embedded broker, worker, chDB store) unless one already runs for the data dir,
 produces the demo traffic (deterministic generator with injected incidents, plus small real samples),
-waits until every message was consumed and landed, prints a summary from ClickHouse, and stops what
-it started.
+waits until every message was consumed and landed, reads a summary from ClickHouse (the CLI prints
+it), and stops what it started.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
+from schemas.families import SOURCE_FAMILIES
 from streams.runtime.broker import resolve_bootstrap
-from streams.runtime.kafka import SOURCE_FAMILIES
 from streams.runtime.producer import RawProducer
 from streams.runtime.queries import saved_query
 from streams.runtime.query import QueryError, remote_query, remote_stats, running_worker
@@ -29,6 +29,21 @@ from streams.settings import Settings
 
 class DemoError(RuntimeError):
     """The demo could not complete; the message says where it stopped."""
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryTable:
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReport:
+    """What the run did (counts) and what the store holds afterwards (tables, for the CLI to print)."""
+
+    run: dict[str, int]
+    tables: list[SummaryTable]
 
 
 def demo_messages(seed: int, scale: int) -> dict[str, list[bytes]]:
@@ -87,8 +102,9 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> No
 
 
 def run_demo(settings: Settings, *, seed: int = 7, scale: int = 1, timeout_s: float = 300,
-             console: Console | None = None) -> dict[str, Any]:
-    console = console or Console()
+             console: Console | None = None) -> DemoReport:
+    """Run the demo; ``console`` shows its progress (default: stderr, so the report alone is the output)."""
+    console = console or Console(stderr=True)
     started = None
     if running_worker(settings) is None:
         console.print("[bold]aispm demo[/]: starting the embedded broker, worker and ClickHouse store...")
@@ -137,35 +153,24 @@ def run_demo(settings: Settings, *, seed: int = 7, scale: int = 1, timeout_s: fl
             "duplicates_skipped": after["duplicates_skipped"] - before["duplicates_skipped"],
             "dead_letters": after["dead_letters"] - before["dead_letters"],
         }
-        print_summary(settings, summary, console)
-        return summary
+        return DemoReport(summary, summary_tables(settings))
     finally:
         if started is not None:
             console.print("stopping the worker...")
             stop_worker(started)
 
 
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    table = Table(*columns, title=title, title_justify="left")
-    for row in rows:
-        table.add_row(*("" if value is None else str(value) for value in row))
-    return table
-
-
-def print_summary(settings: Settings, summary: dict[str, Any], console: Console) -> None:
-    console.print(
-        f"\n[bold]This run[/]: {summary['messages']} messages -> {summary['events_landed']} new events, "
-        f"{summary['duplicates_skipped']} already stored (deduplicated), {summary['dead_letters']} dead letters"
-    )
-    columns, rows = remote_query(settings, saved_query("events_by_source"))
-    console.print(_table("Events in ClickHouse by source", columns, rows))
+def summary_tables(settings: Settings) -> list[SummaryTable]:
+    """Events by source, dead letters by reason, alerts by detection and the AI inventory (first 20)."""
     since = {"since": "1970-01-01 00:00:00"}
-    columns, rows = remote_query(settings, saved_query("dead_letters_by_reason"), since)
-    console.print(_table("Dead letters by reason", columns, rows))
-    columns, rows = remote_query(settings, saved_query("alerts_by_detection"), since)
-    console.print(_table("Alerts sent to the SIEM (OCSF Detection Findings), by detection", columns, rows))
+    tables = [SummaryTable("Events in ClickHouse by source", *remote_query(settings, saved_query("events_by_source")))]
+    tables.append(SummaryTable("Dead letters by reason",
+                               *remote_query(settings, saved_query("dead_letters_by_reason"), since)))
+    tables.append(SummaryTable("Alerts sent to the SIEM (OCSF Detection Findings), by detection",
+                               *remote_query(settings, saved_query("alerts_by_detection"), since)))
     columns, rows = remote_query(settings, saved_query("ai_inventory"), since)
     shown = ["provider", "host", "model_id", "principal", "calls", "sanctioned"]
     picked = [[row[columns.index(name)] for name in shown] for row in rows]
-    console.print(_table(f"AI inventory: {len(rows)} (service, principal) uses, unsanctioned first", shown,
-                         picked[:20]))
+    tables.append(SummaryTable(f"AI inventory: {len(rows)} (service, principal) uses, unsanctioned first",
+                               shown, picked[:20]))
+    return tables

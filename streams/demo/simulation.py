@@ -15,9 +15,10 @@ from typing import Any
 
 import orjson
 
+from schemas.families import SOURCE_FAMILIES
 from streams.demo.world import AWS_USERS, ROLE_BY_NAME
 
-FAMILIES: tuple[str, ...] = ("cloudtrail", "gateway", "audit")
+FAMILIES: tuple[str, ...] = SOURCE_FAMILIES  # generate_labelled emits the families in this order
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 START_US = int(START.timestamp()) * 1_000_000
 DURATION_US = 2 * 3600 * 1_000_000

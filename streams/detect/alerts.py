@@ -11,16 +11,30 @@ than the event store, so it carries only the mapped fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
 
+from schemas.alert import AlertEvent
 from schemas.finding import Finding
 from streams.normalize.base import stable_id
 
-__all__ = ["OCSF_VERSION", "AlertEvent", "AlertLedger", "AlertTally", "MemoryLedger", "alert_for", "alert_id_of",
-           "to_ocsf", "window_start"]
+__all__ = [
+    "OCSF_VERSION",
+    "AlertBatch",
+    "AlertEvent",
+    "AlertLedger",
+    "AlertPlan",
+    "AlertTally",
+    "MemoryLedger",
+    "alert_for",
+    "alert_id_of",
+    "alert_row",
+    "to_ocsf",
+    "window_start",
+]
 
 OCSF_VERSION = "1.5.0"
 PRODUCT = {"name": "aispm", "vendor_name": "aispm project"}
@@ -202,16 +216,6 @@ def _observables(finding: Finding) -> list[dict[str, Any]]:
 # --- alerts from findings --------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class AlertEvent:
-    """One event behind one alert: the unit an alert's count is made of."""
-
-    alert_id: str
-    event_id: str
-    event_time_ms: int
-    detection: str
-
-
-@dataclass(frozen=True, slots=True)
 class AlertTally:
     """An alert's state after a batch's events were recorded against it."""
 
@@ -261,7 +265,7 @@ class MemoryLedger:
     def record(self, events: list[AlertEvent]) -> dict[str, AlertTally]:
         batch: dict[str, set[str]] = {}
         for item in events:
-            self._events.setdefault(item.alert_id, {}).setdefault(item.event_id, item.event_time_ms)
+            self._events.setdefault(item.alert_id, {}).setdefault(item.event_id, item.event_time)
             batch.setdefault(item.alert_id, set()).add(item.event_id)
         tallies = {}
         for alert_id, in_batch in batch.items():
@@ -276,3 +280,61 @@ def alert_for(finding: Finding, tally: AlertTally) -> dict[str, Any]:
     """The OCSF alert to send for ``tally`` (a Create for a new alert, an Update for a higher count)."""
     return to_ocsf(finding, tally.count, tally.first_seen_ms, tally.last_seen_ms, tally.alert_id,
                    update=not tally.is_new)
+
+
+@dataclass(slots=True)
+class AlertBatch:
+    ocsf: list[dict] = field(default_factory=list)
+    """Alerts to send to the SIEM: new ones and updated counts."""
+    rows: list[dict] = field(default_factory=list)
+    """The same alerts as rows of the ``alerts`` table."""
+
+
+@dataclass(slots=True)
+class AlertPlan:
+    """A batch's findings grouped into alerts, before the ledger says what each alert's count is."""
+
+    events: list[AlertEvent]
+    """The (alert, event) pairs to record, each once."""
+    latest: dict[str, Finding]
+    """Per alert id, the batch's newest finding: its event is the alert's evidence."""
+
+    @classmethod
+    def of(cls, findings: list[Finding], window_ms: int) -> AlertPlan:
+        pairs: dict[tuple[str, str], AlertEvent] = {}
+        latest: dict[str, Finding] = {}
+        for finding in findings:
+            alert_id = alert_id_of(finding, window_ms)
+            event = finding.event
+            event_id = str(event.get("event_id", ""))
+            pairs.setdefault((alert_id, event_id), AlertEvent(alert_id, event_id, event["time"], finding.detection))
+            current = latest.get(alert_id)
+            if current is None or event["time"] >= current.event["time"]:
+                latest[alert_id] = finding
+        return cls(list(pairs.values()), latest)
+
+    def render(self, tallies: dict[str, AlertTally], now_ms: int | None = None) -> AlertBatch:
+        """One OCSF alert and one ``alerts`` row per alert the batch touched, with the ledger's count."""
+        updated_at = int(time.time() * 1000) if now_ms is None else now_ms
+        batch = AlertBatch()
+        for alert_id, finding in self.latest.items():
+            tally = tallies[alert_id]
+            ocsf = alert_for(finding, tally)
+            batch.ocsf.append(ocsf)
+            batch.rows.append(alert_row(finding, alert_id, tally.count, tally.first_seen_ms, tally.last_seen_ms,
+                                        ocsf, updated_at))
+        return batch
+
+
+def alert_row(finding: Finding, alert_id: str, count: int, first_seen_ms: int, last_seen_ms: int,
+              ocsf: dict[str, Any], updated_at_ms: int) -> dict[str, Any]:
+    return {
+        "alert_id": alert_id, "detection": finding.detection, "title": finding.title,
+        "severity": finding.severity, "principal": finding.principal, "provider": finding.provider,
+        "first_seen": first_seen_ms, "last_seen": last_seen_ms, "count": count,
+        "description": finding.description, "remediation": finding.remediation,
+        "techniques": list(finding.techniques),
+        "context": orjson.dumps(finding.context, default=str).decode(),
+        "event_id": str(finding.event.get("event_id", "")),
+        "ocsf": orjson.dumps(ocsf, default=str).decode(), "updated_at": updated_at_ms,
+    }

@@ -166,6 +166,18 @@ class Rule:
     def applies_to(self, event: dict) -> bool:
         return event.get("source_family") in self.meta.families
 
+    def summary(self) -> dict[str, Any]:
+        """What `aispm rules list` shows of the rule."""
+        meta = self.meta
+        return {
+            "id": meta.id, "title": meta.title, "severity": meta.severity, "status": meta.status,
+            "attack": list(meta.attack), "atlas": list(meta.atlas), "owasp_llm": list(meta.owasp_llm),
+            "nist_ai_rmf": list(meta.nist_ai_rmf), "stateful": self.stateful,
+            "examples": {"positive": sum(e.expect for e in self.examples),
+                         "negative": sum(not e.expect for e in self.examples)},
+            "source": meta.source or self.origin,
+        }
+
     def findings(self, event: dict, ctx: RuleContext | State) -> list[Finding]:
         """The rule's findings on ``event`` (its families are the caller's to check)."""
         ctx = as_context(ctx)

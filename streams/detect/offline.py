@@ -9,11 +9,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.detect.alerts import MemoryLedger
+import orjson
+
 from streams.detect.pipeline import Detectors
+from streams.detect.stage import DetectionStage, MemoryDetectionStore
 from streams.normalize import normalize_message
 from streams.normalize.base import RecordMeta
 from streams.normalize.files import open_bytes, split_records
+from streams.normalize.redact import Redactor
 
 
 @dataclass
@@ -26,27 +29,43 @@ class OfflineResult:
     findings: int = 0
     rule_errors: list[str] = field(default_factory=list)
 
+    def alerts_in_order(self) -> list[dict]:
+        """The alerts, oldest first (by their first finding's time)."""
+        return sorted(self.alerts.values(), key=lambda alert: alert["finding_info"]["first_seen_time"])
+
+    def summary(self) -> dict:
+        return {"events": self.events, "dead_letters": self.dead_letters,
+                "dead_letter_reasons": self.dead_letter_reasons, "findings": self.findings,
+                "alerts": len(self.alerts), "rule_errors": self.rule_errors[:20]}
+
 
 def detect_files(family: str, paths: Iterable[Path], detectors: Detectors, *, window_ms: int,
-                 batch_size: int = 2000) -> OfflineResult:
+                 batch_size: int = 2000, redactor: Redactor | None = None) -> OfflineResult:
+    """``redactor`` fingerprints the credentials it redacts: pass the installation's so fingerprints
+    (and the alerts keyed on them) match the worker's; without one they hold within this process only."""
     result = OfflineResult()
-    ledger = MemoryLedger()
-    rule_state: dict[str, dict] = {}
+
+    def collect(messages: list[tuple[bytes, bytes]]) -> None:
+        for _key, value in messages:
+            alert = orjson.loads(value)
+            result.alerts[alert["finding_info"]["uid"]] = alert
+
+    # The stream's own detection stage, with its store in memory: the same findings, alerts and counts.
+    stage = DetectionStage(detectors=detectors, store=MemoryDetectionStore(), send_alerts=collect,
+                           window_ms=window_ms)
     batch: list[dict] = []
 
     def flush() -> None:
         detectors.enrich(batch)
-        detection = detectors.detect(batch, rule_state)
-        result.findings += len(detection.findings)
-        result.rule_errors.extend(f"{e.rule_id} on {e.event_id}: {e.error}" for e in detection.rule_errors)
-        alerts = detectors.alerts(detection.findings, ledger, window_ms)
-        for alert in alerts.ocsf:
-            result.alerts[alert["finding_info"]["uid"]] = alert
+        prepared = stage.prepare_events(batch)
+        stage.commit(prepared)
+        result.findings += prepared.findings
+        result.rule_errors.extend(prepared.errors)
         batch.clear()
 
     for path in paths:
         for index, value in enumerate(split_records(open_bytes(path))):
-            normalized = normalize_message(family, value, RecordMeta(str(path), -1, index))
+            normalized = normalize_message(family, value, RecordMeta(str(path), -1, index), redactor=redactor)
             result.events += len(normalized.events)
             for failure in normalized.failures:
                 result.dead_letters += 1

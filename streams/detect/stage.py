@@ -22,20 +22,21 @@ import logging
 import threading
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 
 from streams.detect import state as rule_state_tools
-from streams.detect.alerts import AlertEvent, AlertTally
+from streams.detect.alerts import AlertEvent, AlertPlan, AlertTally, MemoryLedger
 from streams.detect.eventtime import EventClock
-from streams.detect.pipeline import AlertPlan, Detectors
+from streams.detect.pipeline import Detectors
 from streams.detect.writeback import WriteBack
 
-__all__ = ["DetectionMetrics", "DetectionStage", "PreparedDetection"]
+__all__ = ["DetectionMetrics", "DetectionStage", "MemoryDetectionStore", "PreparedDetection"]
 
 log = logging.getLogger(__name__)
 
+_ERRORS_KEPT = 20
 # Expired rule state is swept once event time has moved on this much.
 SWEEP_EVERY_MS = 60_000
 # ... and only when it expired this long before the newest event seen. Events arrive out of order (one
@@ -87,6 +88,8 @@ class PreparedDetection:
     findings: int = 0
     rule_errors: int = 0
     bad_messages: int = 0
+    errors: list[str] = field(default_factory=list)
+    """The first rule errors, described."""
     sent: bool = field(default=False)
     """Set once the alerts reached the topic, so a retry of a later step does not send them again."""
 
@@ -111,6 +114,7 @@ class DetectionStage:
         log.info("detection state loaded: %d keys", len(self.state))
 
     def prepare(self, values: list[bytes]) -> PreparedDetection:
+        """Events-topic messages (JSON arrays of events) -> a prepared batch."""
         events: list[dict] = []
         bad = 0
         for value in values:
@@ -123,6 +127,10 @@ class DetectionStage:
                 bad += 1
                 continue
             events.extend(batch)
+        return self.prepare_events(events, messages=len(values), bad_messages=bad)
+
+    def prepare_events(self, events: list[dict], *, messages: int = 0, bad_messages: int = 0) -> PreparedDetection:
+        """Normalized (and enriched) events -> findings grouped into alerts, the state changes collected."""
         self.clock.observe(events)
         view = WriteBack(self.state)
         result = self.detectors.detect(events, view)
@@ -132,9 +140,10 @@ class DetectionStage:
         changes = view.pending()
         view.flush()
         return PreparedDetection(
-            messages=len(values), events=len(events), plan=AlertPlan.of(result.findings, self.window_ms),
+            messages=messages, events=len(events), plan=AlertPlan.of(result.findings, self.window_ms),
             state_changes=changes, findings=len(result.findings), rule_errors=len(result.rule_errors),
-            bad_messages=bad,
+            bad_messages=bad_messages,
+            errors=[f"{e.rule_id} on {e.event_id}: {e.error}" for e in result.rule_errors[:_ERRORS_KEPT]],
         )
 
     def commit(self, prepared: PreparedDetection) -> None:
@@ -162,13 +171,31 @@ class DetectionStage:
             self._last_sweep_ms = now_ms
 
 
-def describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {str(error)[:300]}"
+class MemoryDetectionStore:
+    """A ``DetectionStore`` in memory: offline detection over files, and tests."""
 
+    def __init__(self) -> None:
+        self.ledger = MemoryLedger()
+        self.alert_rows: dict[str, dict] = {}
+        self.state: dict[str, dict] = {}
+        self._batch_tallies: dict[str, AlertTally] = {}
 
-def retry_delays(first_s: float = 0.5, most_s: float = 30.0) -> Any:
-    """Backoff for retrying a failed commit: 0.5 s, doubling, at most 30 s."""
-    delay = first_s
-    while True:
-        yield delay
-        delay = min(delay * 2, most_s)
+    def land_alert_events(self, events: list[AlertEvent]) -> None:
+        self._batch_tallies = self.ledger.record(events)
+
+    def alert_tallies(self, alert_ids: list[str], batch_event_ids: list[str]) -> dict[str, AlertTally]:
+        return {alert_id: self._batch_tallies[alert_id] for alert_id in alert_ids}
+
+    def land_alerts(self, rows: list[dict]) -> int:
+        self.alert_rows.update((row["alert_id"], row) for row in rows)
+        return len(rows)
+
+    def load_rule_state(self) -> dict[str, dict]:
+        return dict(self.state)
+
+    def save_rule_state(self, changes: dict[str, dict | None]) -> None:
+        for key, value in changes.items():
+            if value is None:
+                self.state.pop(key, None)
+            else:
+                self.state[key] = value

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from streams.enrich.catalog import Catalog, CatalogMatch
+from streams.normalize.base import get_path
 from streams.normalize.cloudtrail_record import ct
 
 __all__ = ["INVOKE_ACTIONS", "MODEL_USE_ACTIONS", "AiUse", "is_bedrock", "match_event", "model_from_url",
@@ -90,7 +91,7 @@ def _model_id(record: dict[str, Any], event: dict) -> str:
                  ("retrieveAndGenerateConfiguration", "knowledgeBaseConfiguration", "modelArn"),
                  ("retrieveAndGenerateConfiguration", "externalSourcesConfiguration", "modelArn"),
                  ("foundationModel",)):
-        value = _get(params, *path)
+        value = get_path(params, *path)
         if isinstance(value, str) and value:
             return value
     agent = _text(params.get("agentId"))
@@ -101,14 +102,6 @@ def _model_id(record: dict[str, Any], event: dict) -> str:
     if knowledge_base:
         return f"knowledge-base/{knowledge_base}"
     return event.get("target_resource", "")
-
-
-def _get(node: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
 
 
 def _text(value: Any) -> str:

@@ -77,7 +77,8 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 def stage_costs(events: dict[str, list[bytes]], data_dir: Path, *, batch_size: int = 5000) -> dict[str, Any]:
     """CPU µs per event of each stage of the hot path, in this process (no Kafka, chDB for the insert)."""
-    from streams.detect.pipeline import AlertPlan, Detectors
+    from streams.detect.alerts import AlertPlan
+    from streams.detect.pipeline import Detectors
     from streams.runtime.ingest import RawMessage, process_batch, route_events
     from streams.runtime.store import Store
     from streams.settings import Settings

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from streams.runtime.store import Store
-from streams.settings import Settings
+from streams.settings import Settings, settings_for_environment
 
 CONTROL_ENV = "AISPM_CHAOS_CONTROL"
 CHAOS_FINGERPRINT_KEY = "chaos-runs-share-this-fingerprint-key-0123456789"
@@ -149,18 +149,8 @@ class Run:
             "AISPM_INGEST__FINGERPRINT_KEY": CHAOS_FINGERPRINT_KEY,
             CONTROL_ENV: str(self.control),
         })
-        self.settings = self._settings()
+        self.settings = settings_for_environment(self.env)
         self.process: subprocess.Popen | None = None
-
-    def _settings(self) -> Settings:
-        saved = os.environ.copy()
-        os.environ.clear()
-        os.environ.update(self.env)
-        try:
-            return Settings()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
 
     def start(self) -> None:
         from streams.demo.runner import start_worker

@@ -16,6 +16,7 @@ import orjson
 from pydantic import ValidationError
 
 from schemas.event import validate_event
+from schemas.families import SOURCE_FAMILIES
 from streams.normalize import audit, cloudtrail, gateway
 from streams.normalize.base import (
     KeyPath,
@@ -31,6 +32,7 @@ from streams.normalize.redact import Redactor, default_redactor, may_hold_body, 
 # Each family has split(document) and normalize(record, raw, meta, redactor); the redactor serves formats
 # that write redaction markers themselves (values of Kubernetes Secrets).
 FAMILIES: dict[str, ModuleType] = {"cloudtrail": cloudtrail, "gateway": gateway, "audit": audit}
+assert tuple(FAMILIES) == SOURCE_FAMILIES, "a normalizer package per source family"
 DEFAULT_MAX_RECORD_BYTES = 1 << 20
 # One message can hold hundreds of thousands of records (``{"Records": [0, 0, ...]}``); past this many
 # failures the rest of a message's failures become one summary, so a dead letter row costs a record

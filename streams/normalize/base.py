@@ -146,6 +146,17 @@ def get_path(record: Any, *path: str) -> Any:
     return node
 
 
+def first_present(record: dict, keys: tuple[str, ...], convert: Any) -> Any:
+    """The first of ``keys`` whose value in ``record`` ``convert`` turns into something non-empty."""
+    for key in keys:
+        value = record.get(key)
+        if value is not None:
+            result = convert(value)
+            if result:
+                return result
+    return ""
+
+
 def normalize_ip(value: Any) -> str:
     """An IP string with anonymisation artefacts tolerated (``035.249.253.232`` -> ``35.249.253.232``)."""
     text = as_str(value).strip()
@@ -284,7 +295,7 @@ def epoch_ms_from_iso(value: Any) -> int:
         raise NormalizeError("bad_time", f"unparseable timestamp {text[:40]!r}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return _checked_ms(int(parsed.timestamp() * 1000))
+    return checked_ms(int(parsed.timestamp() * 1000))
 
 
 def epoch_ms_from_seconds(value: Any) -> int:
@@ -295,7 +306,7 @@ def epoch_ms_from_seconds(value: Any) -> int:
         raise NormalizeError("bad_time", f"unparseable epoch seconds {str(value)[:40]!r}") from exc
     if not math.isfinite(seconds):
         raise NormalizeError("bad_time", f"epoch seconds is {seconds}")
-    return _checked_ms(int(seconds * 1000))
+    return checked_ms(int(seconds * 1000))
 
 
 def epoch_ms_from_clf(value: str) -> int:
@@ -304,10 +315,11 @@ def epoch_ms_from_clf(value: str) -> int:
         parsed = datetime.strptime(value, "%d/%b/%Y:%H:%M:%S %z")
     except ValueError as exc:
         raise NormalizeError("bad_time", f"unparseable log time {value[:40]!r}") from exc
-    return _checked_ms(int(parsed.timestamp() * 1000))
+    return checked_ms(int(parsed.timestamp() * 1000))
 
 
-def _checked_ms(ms: int) -> int:
+def checked_ms(ms: int) -> int:
+    """``ms`` if it lies in 1970-2100, else ``bad_time``: a year 1 or 9999 is a broken record, not news."""
     if not _MIN_MS <= ms <= _MAX_MS:
         raise NormalizeError("bad_time", f"timestamp {ms} ms is outside 1970-2100")
     return ms

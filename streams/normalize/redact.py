@@ -38,8 +38,8 @@ from typing import Any
 import ahocorasick_rs
 
 __all__ = ["AI_KEY_KINDS", "BODY_KEYS", "FINGERPRINT_KEY_FILE", "MessageScan", "RedactedSecret", "Redactor",
-           "default_redactor", "installation_redactor", "may_hold_body", "redacted_secrets", "rule_set",
-           "scan_message"]
+           "default_redactor", "installation_redactor", "installation_redactor_or_default", "may_hold_body",
+           "redacted_secrets", "rule_set", "scan_message"]
 
 _TOKEN = r"[A-Za-z0-9_\-\.=~+/]"
 
@@ -681,8 +681,8 @@ class Redactor:
 @functools.cache
 def default_redactor() -> Redactor:
     """A redactor with a random key made once per process, for callers that have no installation (tests,
-    offline ``aispm detect``): its fingerprints agree within one process only. The worker uses
-    ``installation_redactor``."""
+    a data dir that cannot hold a key): its fingerprints agree within one process only. The worker and
+    ``aispm detect`` use ``installation_redactor``."""
     return Redactor(secrets.token_bytes(32))
 
 
@@ -714,6 +714,16 @@ def installation_redactor(data_dir: Path, configured_key: str | None = None) -> 
     finally:
         draft.unlink(missing_ok=True)
     return Redactor(_read_key(path))
+
+
+def installation_redactor_or_default(data_dir: Path,
+                                     configured_key: str | None = None) -> tuple[Redactor, str | None]:
+    """``installation_redactor``, or ``default_redactor()`` when ``data_dir`` cannot hold a key; the
+    second value then says why (the caller warns: its fingerprints will not match the worker's)."""
+    try:
+        return installation_redactor(data_dir, configured_key), None
+    except OSError as error:
+        return default_redactor(), f"{type(error).__name__}: {error}"
 
 
 def _read_key(path: Path) -> bytes:

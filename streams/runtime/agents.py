@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 
 import faust
 
-from streams.detect.stage import DetectionStage, describe, retry_delays
+from streams.detect.stage import DetectionStage
 from streams.runtime.kafka import Topics
+from streams.runtime.retry import backoff_delays, describe
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def register_detection_agent(app: faust.App, settings: Settings, *, stage: Detec
 
     async def until_done(work: Callable[[], T], what: str) -> T:
         loop = asyncio.get_running_loop()
-        delays = retry_delays()
+        delays = backoff_delays()
         while True:
             try:
                 return await loop.run_in_executor(executor, work)

@@ -34,6 +34,7 @@ from streams.normalize import (
 )
 from streams.normalize.base import RecordMeta, stable_id
 from streams.normalize.redact import Redactor, default_redactor
+from streams.runtime.retry import until_done
 
 log = logging.getLogger(__name__)
 
@@ -323,16 +324,11 @@ class IngestLoop:
 
     def _prepare_with_retry(self, batch: list[Any]) -> PreparedBatch | None:
         """Normalization never raises on content; enrichment (policy, catalog) might: keep the batch."""
-        delay = 0.5
-        while True:
-            try:
-                return self.prepare(batch)
-            except Exception as exc:
-                self.metrics.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
-                log.exception("preparing a batch of %d messages failed, retrying in %.1fs", len(batch), delay)
-                if self._stop.wait(delay):
-                    return None
-                delay = min(delay * 2, 30)
+        return until_done(lambda: self.prepare(batch), what=f"preparing a batch of {len(batch)} messages",
+                          stop=self._stop, log=log, on_error=self._note_error)
+
+    def _note_error(self, message: str) -> None:
+        self.metrics.last_error = message
 
     def _collect(self) -> list[Any]:
         """Up to batch_size messages, waiting at most flush_interval_s after the first one."""
@@ -391,18 +387,12 @@ class IngestLoop:
 
         Returns False when stopping before the batch could land: it stays uncommitted.
         """
-        delay = 0.5
-        while True:
-            try:
-                self.land(prepared)
-                return True
-            except Exception as exc:  # noqa: BLE001 -- the store or broker is down: keep the batch, retry
-                self.metrics.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
-                log.error("landing a batch of %d messages failed, retrying in %.1fs: %s",
-                          prepared.messages, delay, self.metrics.last_error)
-                if self._stop.wait(delay):
-                    return False
-                delay = min(delay * 2, 30)
+        def attempt() -> bool:
+            self.land(prepared)
+            return True
+
+        return until_done(attempt, what=f"landing a batch of {prepared.messages} messages", stop=self._stop,
+                          log=log, on_error=self._note_error) is not None
 
     def land(self, prepared: PreparedBatch) -> None:
         """Dedup, forward the new events, insert them, then hand the offsets back for commit.

@@ -7,11 +7,11 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.families import SOURCE_FAMILIES
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SOURCE_FAMILIES = ("cloudtrail", "gateway", "audit")
 
 
 @dataclass(frozen=True, slots=True)

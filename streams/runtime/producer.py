@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 from streams.runtime.kafka import Topics, producer_config
 from streams.settings import Settings
@@ -90,3 +91,49 @@ class RawProducer:
             self.report.failed += remaining
             self.report.errors.append(f"{remaining} messages not delivered within {timeout}s")
         return self.report
+
+
+@dataclass(frozen=True, slots=True)
+class FilesSent:
+    """What `aispm ingest` sent: the raw topic and the delivery report."""
+
+    topic: str
+    report: SendReport
+
+    @property
+    def complete(self) -> bool:
+        """Every record was delivered (none failed, none was refused)."""
+        return not (self.report.failed or self.report.skipped)
+
+    def summary(self) -> dict:
+        report = self.report
+        return {
+            "topic": self.topic, "files": report.per_file, "messages": report.messages, "bytes": report.bytes,
+            "failed": report.failed, "errors": report.errors, "skipped": report.skipped,
+            "skipped_records": report.skipped_records,
+        }
+
+
+FileProgress = Callable[[Path, int], Callable[[int], None]]
+"""Called when a file starts, with its record count; returns what is called with each count sent."""
+
+
+def send_files(settings: Settings, family: str, paths: Iterable[Path], *,
+               on_file: FileProgress | None = None) -> FilesSent:
+    """Send every record of ``paths`` (JSON, JSON lines, Records files, text logs; .gz too) to the raw
+    topic of ``family``, creating the topics if needed. Raises BrokerError when no broker can be found."""
+    from streams.normalize.files import open_bytes, split_records
+    from streams.runtime.broker import resolve_bootstrap
+    from streams.runtime.kafka import ensure_topics
+
+    bootstrap = resolve_bootstrap(settings)
+    ensure_topics(settings, bootstrap)
+    producer = RawProducer(settings, bootstrap)
+    for path in paths:
+        records = list(split_records(open_bytes(path)))
+        on_progress = on_file(path, len(records)) if on_file else None
+        producer.report.per_file[str(path)] = producer.send(family, records, on_progress=on_progress,
+                                                            source=str(path))
+    report = producer.flush()
+    producer.close()
+    return FilesSent(producer.topics.raw[family], report)

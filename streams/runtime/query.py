@@ -202,6 +202,26 @@ def wait_for_store_lock(settings: Settings, *, exclusive: bool, wait_s: float,
     return lock
 
 
+def migrate_store(settings: Settings) -> list[str]:
+    """Apply the DDL migrations not applied yet (`aispm db migrate`), holding the store alone meanwhile.
+
+    Returns the migrations applied now. Raises QueryError while another aispm process keeps the store
+    past ``AISPM_QUERY__LOCK_WAIT_S``, StoreError when a migration cannot be applied.
+    """
+    from streams.runtime.store import Store
+
+    lock = wait_for_store_lock(settings, exclusive=True, wait_s=settings.query.lock_wait_s)
+    if lock is None:
+        raise QueryError(f"the store of {settings.data_dir} is open in another aispm process "
+                         "(`aispm up` or `aispm query`)")
+    with lock:
+        store = Store(settings)
+        try:
+            return store.migrate()
+        finally:
+            store.close()
+
+
 # --- client ------------------------------------------------------------------------------------------
 
 def write_worker_state(settings: Settings, **state: Any) -> Path:

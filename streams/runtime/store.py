@@ -17,45 +17,49 @@ from typing import Any
 import orjson
 import polars as pl
 
-from schemas.event import EVENT_FIELDS
-from streams.detect.alerts import AlertEvent, AlertTally
+from schemas.alert import AlertEvent, AlertRow
+from schemas.columns import column_types
+from schemas.dead_letter import DeadLetterRow
+from schemas.event import EVENT_DEFAULTS, NormalizedEvent
+from streams.detect.alerts import AlertTally
 from streams.runtime.sandbox import AnalystQueries
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Arrow/polars types of the normalized event columns, in table order.
-EVENT_SCHEMA: dict[str, pl.DataType] = {
-    "schema_version": pl.UInt16(), "event_id": pl.Utf8(), "time": pl.Int64(),
-    "source_family": pl.Utf8(), "source_format": pl.Utf8(), "class_uid": pl.UInt32(),
-    "activity_id": pl.UInt16(), "type_uid": pl.UInt32(), "actor": pl.Utf8(), "actor_type": pl.Utf8(),
-    "src_ip": pl.Utf8(), "user_agent": pl.Utf8(), "action": pl.Utf8(), "service": pl.Utf8(),
-    "target_host": pl.Utf8(), "target_url": pl.Utf8(), "target_resource": pl.Utf8(), "outcome": pl.Utf8(),
-    "status_code": pl.Int32(), "status_detail": pl.Utf8(), "bytes_in": pl.Int64(), "bytes_out": pl.Int64(),
-    "cloud_account": pl.Utf8(), "cloud_region": pl.Utf8(), "kafka_topic": pl.Utf8(),
-    "kafka_partition": pl.Int32(), "kafka_offset": pl.Int64(), "raw": pl.Utf8(),
-    "ai_provider": pl.Utf8(), "ai_product": pl.Utf8(), "ai_category": pl.Utf8(), "ai_model": pl.Utf8(),
-    "ai_sanctioned": pl.Boolean(),
-}
-assert tuple(EVENT_SCHEMA) == EVENT_FIELDS, "EVENT_SCHEMA must list the normalized-event fields in order"
-
-DEAD_LETTER_SCHEMA: dict[str, pl.DataType] = {
-    "dead_letter_id": pl.Utf8(), "received_at": pl.Int64(), "source_family": pl.Utf8(),
-    "reason": pl.Utf8(), "detail": pl.Utf8(), "kafka_topic": pl.Utf8(), "kafka_partition": pl.Int32(),
-    "kafka_offset": pl.Int64(), "raw_size": pl.UInt64(), "raw_truncated": pl.Boolean(), "raw": pl.Binary(),
+# Arrow/polars types of each table's columns, derived from the row models in schemas/.
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "UInt16": pl.UInt16(), "UInt32": pl.UInt32(), "UInt64": pl.UInt64(), "Int32": pl.Int32(),
+    "Int64": pl.Int64(), "TimeMs": pl.Int64(), "Float64": pl.Float64(), "Utf8": pl.Utf8(),
+    "Boolean": pl.Boolean(), "Binary": pl.Binary(), "List[Utf8]": pl.List(pl.Utf8()),
 }
 
-ALERT_SCHEMA: dict[str, pl.DataType] = {
-    "alert_id": pl.Utf8(), "detection": pl.Utf8(), "title": pl.Utf8(), "severity": pl.Utf8(),
-    "principal": pl.Utf8(), "provider": pl.Utf8(), "first_seen": pl.Int64(), "last_seen": pl.Int64(),
-    "count": pl.UInt64(), "description": pl.Utf8(), "remediation": pl.Utf8(), "techniques": pl.List(pl.Utf8()),
-    "context": pl.Utf8(), "event_id": pl.Utf8(), "ocsf": pl.Utf8(), "updated_at": pl.Int64(),
-}
-_MS_COLUMNS = {"alerts": ("first_seen", "last_seen", "updated_at")}
 
-ALERT_EVENT_SCHEMA: dict[str, pl.DataType] = {
-    "alert_id": pl.Utf8(), "event_id": pl.Utf8(), "event_time": pl.Int64(), "detection": pl.Utf8(),
-}
+@dataclass(frozen=True, slots=True)
+class FrameSchema:
+    """How rows of one model become an Arrow frame for its table."""
+
+    columns: dict[str, pl.DataType]
+    time_columns: tuple[str, ...]
+    """Epoch-ms columns, stored as DateTime64(3, 'UTC')."""
+
+    @classmethod
+    def of(cls, model: type) -> FrameSchema:
+        types = column_types(model)
+        return cls({name: _POLARS_TYPES[kind.type] for name, kind in types.items()},
+                   tuple(name for name, kind in types.items() if kind.type == "TimeMs"))
+
+    def frame(self, rows: list[dict] | dict[str, list]) -> pl.DataFrame:
+        return pl.DataFrame(rows, schema=self.columns).with_columns(
+            pl.col(name).cast(pl.Datetime("ms", "UTC")) for name in self.time_columns)
+
+
+EVENTS = FrameSchema.of(NormalizedEvent)
+DEAD_LETTERS = FrameSchema.of(DeadLetterRow)
+ALERTS = FrameSchema.of(AlertRow)
+ALERT_EVENTS = FrameSchema.of(AlertEvent)
+# Optional event fields an event may lack, as their defaults (None needs no filling).
+_EVENT_FILLS = {name: default for name, default in EVENT_DEFAULTS.items() if default is not None}
 
 # Ids looked up per dedup query: keeps the query (and, over HTTP, its URL) well under server limits.
 _DEDUP_CHUNK = 5000
@@ -249,9 +253,9 @@ class Store:
     def insert_events(self, new: NewEvents) -> None:
         if not new.events:
             return
-        frame = pl.DataFrame(new.events, schema=EVENT_SCHEMA).with_columns(
+        frame = EVENTS.frame(new.events).with_columns(
+            *(pl.col(name).fill_null(default) for name, default in _EVENT_FILLS.items()),
             pl.Series("event_key", new.keys, dtype=pl.UInt64()),
-            pl.col("time").cast(pl.Datetime("ms", "UTC")),
         )
         with self._lock:
             self.client.insert_arrow("events", frame.to_arrow())
@@ -270,14 +274,12 @@ class Store:
     def land_dead_letters(self, rows: list[dict]) -> LandResult:
         if not rows:
             return LandResult(0, 0)
-        frame = pl.DataFrame(rows, schema=DEAD_LETTER_SCHEMA)
-        frame = frame.unique(subset="dead_letter_id", keep="first", maintain_order=True)
+        frame = DEAD_LETTERS.frame(rows).unique(subset="dead_letter_id", keep="first", maintain_order=True)
         with self._lock:
             known = self._known_ids("dead_letters", "dead_letter_id", frame["dead_letter_id"].to_list())
             if known:
                 frame = frame.filter(~pl.col("dead_letter_id").is_in(list(known)))
             if frame.height:
-                frame = frame.with_columns(pl.col("received_at").cast(pl.Datetime("ms", "UTC")))
                 self.client.insert_arrow("dead_letters", frame.to_arrow())
         return LandResult(frame.height, len(rows) - frame.height)
 
@@ -285,8 +287,7 @@ class Store:
         """Insert alert rows (new alerts and count updates; ReplacingMergeTree keeps the latest)."""
         if not rows:
             return 0
-        frame = pl.DataFrame(rows, schema=ALERT_SCHEMA).with_columns(
-            pl.col(column).cast(pl.Datetime("ms", "UTC")) for column in _MS_COLUMNS["alerts"])
+        frame = ALERTS.frame(rows)
         with self._lock:
             self.client.insert_arrow("alerts", frame.to_arrow())
         return frame.height
@@ -295,11 +296,7 @@ class Store:
         """Record the events behind alerts (idempotent: a pair recorded twice counts once)."""
         if not events:
             return
-        frame = pl.DataFrame(
-            {"alert_id": [e.alert_id for e in events], "event_id": [e.event_id for e in events],
-             "event_time": [e.event_time_ms for e in events], "detection": [e.detection for e in events]},
-            schema=ALERT_EVENT_SCHEMA,
-        ).with_columns(pl.col("event_time").cast(pl.Datetime("ms", "UTC")))
+        frame = ALERT_EVENTS.frame({name: [getattr(item, name) for item in events] for name in ALERT_EVENTS.columns})
         with self._lock:
             self.client.insert_arrow("alert_events", frame.to_arrow())
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 
 from schemas.event import SCHEMA_VERSION
+from schemas.families import SOURCE_FAMILIES
 from streams.normalize import normalize_message
 from streams.normalize.base import RecordMeta
 from streams.normalize.files import open_bytes, split_records
@@ -32,7 +33,6 @@ DATASETS = REPO.parent / "shared" / "datasets"
 # are the same in every run.
 REDACTOR = Redactor(b"golden-output-fingerprint-key-0123456789")
 
-SAMPLE_FAMILIES = ("cloudtrail", "gateway", "audit")
 # Shared dataset files and the family each is read as (files of formats aispm does not read yet are
 # golden too: their dead letters must stay what they are).
 DATASET_FAMILIES = {
@@ -66,7 +66,7 @@ def normalized_lines(family: str, path: Path, source: str) -> Iterator[bytes]:
 
 
 def sample_files() -> Iterator[tuple[str, Path]]:
-    for family in SAMPLE_FAMILIES:
+    for family in SOURCE_FAMILIES:
         for path in sorted((SAMPLES / family).iterdir()):
             yield family, path
 

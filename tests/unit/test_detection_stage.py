@@ -46,7 +46,7 @@ class MemoryStore:
     def land_alert_events(self, events: list[AlertEvent]) -> None:
         self._step("land_alert_events")
         for item in events:
-            self.pairs.setdefault(item.alert_id, {})[item.event_id] = item.event_time_ms
+            self.pairs.setdefault(item.alert_id, {})[item.event_id] = item.event_time
 
     def alert_tallies(self, alert_ids: list[str], batch_event_ids: list[str]) -> dict[str, AlertTally]:
         self._step("alert_tallies")

@@ -22,13 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.event import validate_event
+from schemas.families import SOURCE_FAMILIES
 from streams.normalize import FAMILIES, normalize_message
 from streams.normalize.base import NormalizeError, RecordMeta
 
 REPO = Path(__file__).resolve().parents[2]
 DATASETS = REPO.parent / "shared" / "datasets"
 GATEWAY_SAMPLES = REPO / "tests" / "samples" / "gateway"
-FAMILY_NAMES = ("cloudtrail", "gateway", "audit")
+FAMILY_NAMES = SOURCE_FAMILIES
 META = RecordMeta(topic="raw", partition=0, offset=7)
 
 PROPERTY_SETTINGS = settings(

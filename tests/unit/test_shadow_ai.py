@@ -10,10 +10,9 @@ import orjson
 import pytest
 
 from schemas.event import validate_event
-from streams.detect.alerts import MemoryLedger
+from streams.detect.alerts import AlertPlan, MemoryLedger
 from streams.detect.base import RuleMeta
 from streams.detect.examples import assumed_role, cloudtrail, iam_user, normalize_record
-from streams.detect.pipeline import AlertPlan
 from streams.detect.rules import ai_credential_exposure, shadow_ai_cloud_runtime, shadow_ai_egress
 from streams.detect.rules.shadow_ai_egress import gateway_event
 from streams.enrich.ai_usage import model_from_url, usage_of

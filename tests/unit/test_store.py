@@ -116,3 +116,29 @@ def test_round_trip_event_insert_select_equal(store: Store, actor, target_host, 
     epoch = dt.datetime(1970, 1, 1)
     assert (stored_time.replace(tzinfo=None) - epoch) // dt.timedelta(milliseconds=1) == original["time"]
     assert back == {key: value for key, value in original.items() if key != "time"}
+
+
+def test_the_tables_have_the_columns_of_their_row_models(store: Store) -> None:
+    """schemas/ is the one definition of each row shape: the DDL must agree with it, column for column."""
+    from streams.runtime.store import ALERT_EVENTS, ALERTS, DEAD_LETTERS, EVENTS
+
+    extra = {"events": {"ingested_at", "event_key"}, "alert_events": {"recorded_at"}, "alerts": set(),
+             "dead_letters": set()}
+    for table, schema in (("events", EVENTS), ("dead_letters", DEAD_LETTERS), ("alerts", ALERTS),
+                          ("alert_events", ALERT_EVENTS)):
+        rows = store.client.query("SELECT name, type FROM system.columns WHERE database = {db:String} "
+                                  "AND table = {t:String}", parameters={"db": store.database, "t": table}).result_rows
+        stored = {name: kind for name, kind in rows}
+        assert set(stored) - extra[table] == set(schema.columns), table
+        for name in schema.time_columns:
+            assert stored[name].startswith("DateTime64(3"), (table, name)
+
+
+def test_an_event_without_the_optional_ai_fields_lands_as_not_ai_use(store: Store) -> None:
+    from schemas.event import EVENT_DEFAULTS
+
+    legacy = {key: value for key, value in event("legacy-v1-1").items() if key not in EVENT_DEFAULTS}
+    validate_event(legacy)
+    assert store.land_events([legacy]).inserted == 1
+    rows = store.client.query("SELECT ai_provider, ai_sanctioned FROM events WHERE event_id = 'legacy-v1-1'").result_rows
+    assert rows == [("", None)]

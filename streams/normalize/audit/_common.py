@@ -10,7 +10,9 @@ from streams.normalize.base import (
     NormalizeError,
     as_int,
     as_str,
+    checked_ms,
     epoch_ms_from_iso,
+    first_present,
     may_repeat_keys,
     normalize_ip,
     repeated_key_error,
@@ -46,13 +48,7 @@ def mapping(value: Any, name: str) -> dict:
 
 def first_text(record: dict, keys: tuple[str, ...]) -> str:
     """The first of ``keys`` with a non-blank text value in ``record`` ('' if none)."""
-    for key in keys:
-        value = record.get(key)
-        if value is not None:
-            result = text(value)
-            if result:
-                return result
-    return ""
+    return first_present(record, keys, text)
 
 
 def event_time(record: dict, keys: tuple[str, ...]) -> int:
@@ -167,15 +163,9 @@ def azure_subscription(resource_id: str) -> str:
     return (resource_id[15:end] if end > 0 else resource_id[15:]).lower()
 
 
-_MIN_MS = 0
-_MAX_MS = 4_102_444_800_000  # 2100-01-01, as streams.normalize.base
-
-
 def epoch_ms(value: Any) -> int:
     """Epoch ms given as a number (a CloudWatch log event's ``timestamp``)."""
     ms = as_int(value)
     if ms is None:
         raise NormalizeError("missing_time", "no timestamp")
-    if not _MIN_MS <= ms <= _MAX_MS:
-        raise NormalizeError("bad_time", f"timestamp {ms} ms is outside 1970-2100")
-    return ms
+    return checked_ms(ms)

@@ -15,8 +15,10 @@ from streams.normalize.base import (
     RecordMeta,
     as_int,
     as_str,
+    checked_ms,
     epoch_ms_from_clf,
     epoch_ms_from_iso,
+    first_present,
     new_event,
     stable_id,
 )
@@ -27,8 +29,6 @@ HTTP_ACTIVITY_UNKNOWN = 0  # OCSF: no method at all
 HTTP_ACTIVITY_OTHER = 99  # OCSF: a method outside the standard list (PROPFIND, junk ...)
 
 _MAX_EVENT_ID = 256  # schemas.event: event_id max_length
-_MIN_MS = 0
-_MAX_MS = 4_102_444_800_000  # 2100-01-01, as streams.normalize.base
 
 
 # --- values ------------------------------------------------------------------------------------------
@@ -41,13 +41,7 @@ def text(value: Any) -> str:
 
 def first_text(record: dict, keys: tuple[str, ...]) -> str:
     """The first of ``keys`` with a non-empty value in ``record``, as text ('' if none)."""
-    for key in keys:
-        value = record.get(key)
-        if value is not None:
-            result = text(value)
-            if result:
-                return result
-    return ""
+    return first_present(record, keys, text)
 
 
 def first_value(record: dict, keys: tuple[str, ...]) -> Any:
@@ -176,12 +170,6 @@ def endpoint(ip: str, port: int | None) -> str:
 
 
 # --- time --------------------------------------------------------------------------------------------
-
-def checked_ms(ms: int) -> int:
-    if not _MIN_MS <= ms <= _MAX_MS:
-        raise NormalizeError("bad_time", f"timestamp {ms} ms is outside 1970-2100")
-    return ms
-
 
 def epoch_ms_from_decimal(value: Any) -> int:
     """Epoch ms from epoch seconds written as a decimal (``1286536309.450``, 1521911720.865716).
