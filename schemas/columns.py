@@ -12,9 +12,10 @@ import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, NotRequired, Required
 
+import polars as pl
 from pydantic import Field
 
-__all__ = ["Column", "ColumnType", "Int32", "Int64", "TimeMs", "UInt16", "UInt32", "UInt64", "column_types"]
+__all__ = ["Column", "ColumnType", "FrameSchema", "Int32", "Int64", "TimeMs", "UInt16", "UInt32", "UInt64", "column_types"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +74,33 @@ def _column_type(hint: Any) -> ColumnType:
             return ColumnType(_PLAIN[hint], nullable)
         else:
             raise TypeError(f"no column type for {hint!r}")
+
+
+# Arrow/polars types of the column types.
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "UInt16": pl.UInt16(), "UInt32": pl.UInt32(), "UInt64": pl.UInt64(), "Int32": pl.Int32(),
+    "Int64": pl.Int64(), "TimeMs": pl.Int64(), "Float64": pl.Float64(), "Utf8": pl.Utf8(),
+    "Boolean": pl.Boolean(), "Binary": pl.Binary(), "List[Utf8]": pl.List(pl.Utf8()),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FrameSchema:
+    """How rows of one model become an Arrow frame for its table."""
+
+    columns: dict[str, pl.DataType]
+    kinds: dict[str, str]
+    """Each column's type name (``schemas.columns.Column``)."""
+    time_columns: tuple[str, ...]
+    """Epoch-ms columns, stored as DateTime64(3, 'UTC')."""
+
+    @classmethod
+    def of(cls, model: type) -> FrameSchema:
+        types = column_types(model)
+        return cls({name: _POLARS_TYPES[kind.type] for name, kind in types.items()},
+                   {name: kind.type for name, kind in types.items()},
+                   tuple(name for name, kind in types.items() if kind.type == "TimeMs"))
+
+    def frame(self, rows: list[dict] | dict[str, list]) -> pl.DataFrame:
+        return pl.DataFrame(rows, schema=self.columns).with_columns(
+            pl.col(name).cast(pl.Datetime("ms", "UTC")) for name in self.time_columns)

@@ -76,6 +76,7 @@ def normalize_message(
     redact_body_content: bool = True,
     max_failures: int = DEFAULT_MAX_FAILURES_PER_MESSAGE,
     redactor: Redactor | None = None,
+    validate: bool = True,
 ) -> Normalized:
     """Normalize one Kafka message. Never raises for any ``value``: bad input becomes failures.
 
@@ -84,6 +85,9 @@ def normalize_message(
     Credentials are replaced by markers fingerprinted by ``redactor`` (default: ``default_redactor()``,
     whose key lives as long as the process). Failures keep their bytes as they came: a dead letter's
     bytes and detail are redacted when its row is made (``streams.runtime.ingest.dead_letter_row``).
+
+    ``validate=False`` leaves the schema check to the caller, who checks a whole batch at once
+    (``streams.normalize.batch``): each event is then valid by construction but for its values.
     """
     redactor = redactor or default_redactor()
     result = Normalized()
@@ -122,19 +126,23 @@ def normalize_message(
             event = module.normalize(record, raw, meta, redactor)
             if scan.secrets:
                 redactor.redact_event_fields(event)
-            validate_event(event)
+            if validate:
+                validate_event(event)
         except NormalizeError as error:
             failures.add(error.reason, error.detail, raw)
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            failures.add("schema_violation", f"{where}: {first['msg']}", raw)
+            failures.add("schema_violation", schema_violation_detail(error), raw)
         except Exception as error:  # noqa: BLE001 -- a parser bug must cost one record, never the worker
             failures.add("normalizer_error", f"{type(error).__name__}: {error}"[:500], raw)
         else:
             result.events.append(event)
     failures.close(value)
     return result
+
+
+def schema_violation_detail(error: ValidationError) -> str:
+    first = error.errors()[0]
+    return ".".join(str(part) for part in first["loc"]) + f": {first['msg']}"
 
 
 class _FailureLog:

@@ -26,6 +26,7 @@ import math
 import os
 import re
 import secrets
+import threading
 import tomllib
 import warnings
 from collections import Counter
@@ -240,6 +241,9 @@ class RuleSet:
     """Words that alone say a message may hold a credential."""
     matcher: ahocorasick_rs.AhoCorasick = field(repr=False)
     message_gate: ahocorasick_rs.BytesAhoCorasick = field(repr=False)
+    """Where the words are (positions) in a text, when something must be redacted."""
+    word_gate: _WordGate = field(repr=False)
+    """Which words a message holds (no positions): the one scan of every message."""
     loaded: tuple[str, ...]
     """Ids of the gitleaks rules in use."""
     skipped: dict[str, str]
@@ -294,6 +298,7 @@ def rule_set() -> RuleSet:
         matcher=ahocorasick_rs.AhoCorasick(ordered, implementation=ahocorasick_rs.Implementation.DFA),
         message_gate=ahocorasick_rs.BytesAhoCorasick([word.encode() for word in ordered],
                                                      implementation=ahocorasick_rs.Implementation.DFA),
+        word_gate=_WordGate(ordered),
         loaded=tuple(loaded),
         skipped=skipped,
         global_allowlist=_allowlist(config.get("allowlist", {})),
@@ -453,22 +458,42 @@ class MessageScan:
     """A prompt/body key may be in the message: redact body values."""
 
 
+class _WordGate:
+    """Which trigger words occur in a message, case-insensitively, each reported once: Hyperscan scans
+    a 1.5 KB CloudTrail record in ~1.9 µs where the Aho-Corasick automaton over the lowered bytes takes
+    ~5 µs, and the gate runs on every message."""
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        import hyperscan
+
+        self._database = hyperscan.Database()
+        self._database.compile(
+            expressions=[re.escape(word).encode() for word in words], ids=list(range(len(words))),
+            elements=len(words), flags=[hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH] * len(words),
+        )
+        self._scratch = hyperscan.Scratch(self._database)
+        self._lock = threading.Lock()  # a scratch space serves one scan at a time
+
+    def words_in(self, value: bytes) -> set[int]:
+        found: set[int] = set()
+
+        def seen(word: int, _start: int, _end: int, _flags: int, _context: object) -> None:
+            found.add(word)
+
+        with self._lock:
+            self._database.scan(value, match_event_handler=seen, scratch=self._scratch)
+        return found
+
+
 def scan_message(value: bytes) -> MessageScan:
     """One linear pass over a whole message's bytes: what redaction its records may need."""
     rules = rule_set()
-    secrets_seen = bodies = False
-    seen: set[int] = set()
-    for index, _, _ in rules.message_gate.find_matches_as_indexes(value.lower(), overlapping=True):
-        if index in rules.body_words:
-            bodies = True
-        elif index in rules.gates:
-            secrets_seen = True
-        else:
-            seen.add(index)
-        if secrets_seen and bodies:
-            break
-    secrets_seen = secrets_seen or any(word in seen and companion in seen
-                                       for word, companion in rules.companions.items())
+    found = rules.word_gate.words_in(value)
+    if not found:
+        return MessageScan(False, False)
+    bodies = not found.isdisjoint(rules.body_words)
+    secrets_seen = not found.isdisjoint(rules.gates) or any(
+        word in found and companion in found for word, companion in rules.companions.items())
     return MessageScan(secrets_seen, bodies)
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import polars as pl
 
 from streams.normalize import (
     DEFAULT_MAX_FAILURES_PER_MESSAGE,
@@ -33,6 +34,7 @@ from streams.normalize import (
     normalize_message,
 )
 from streams.normalize.base import RecordMeta, stable_id
+from streams.normalize.batch import check_events
 from streams.normalize.redact import Redactor, default_redactor
 from streams.runtime.retry import until_done
 
@@ -53,6 +55,8 @@ class RawMessage:
 class BatchOutput:
     events: list[dict] = field(default_factory=list)
     dead_letters: list[dict] = field(default_factory=list)
+    frame: pl.DataFrame | None = None
+    """``events`` as one checked columnar frame (what is inserted and forwarded)."""
 
 
 # Bytes redacted past the stored cap, so that a secret the cap cuts through is still whole (and found).
@@ -98,17 +102,29 @@ def process_batch(messages: Iterable[RawMessage], *, max_record_bytes: int, raw_
     received_at = now_ms if now_ms is not None else int(time.time() * 1000)
     redactor = redactor or default_redactor()
     out = BatchOutput()
+    origins: list[tuple[RawMessage, int]] = []  # per event: its message and that message's failure count
     for message in messages:
         result = normalize_message(
             message.family, message.value, RecordMeta(message.topic, message.partition, message.offset),
             max_record_bytes=max_record_bytes, redact_body_content=redact_bodies,
-            max_failures=max_failures_per_message, redactor=redactor,
+            max_failures=max_failures_per_message, redactor=redactor, validate=False,
         )
         out.events.extend(result.events)
+        origins.extend([(message, len(result.failures))] * len(result.events))
         for index, failure in enumerate(result.failures):
             out.dead_letters.append(dead_letter_row(message, failure, index, received_at, raw_cap, redactor))
     if enrich is not None:
-        enrich(out.events)
+        enrich(out.events)  # before the check, so the checked frame holds the enrichment too
+    checked = check_events(out.events)
+    rejected_in: dict[int, int] = {}  # id(message) -> schema violations so far, for stable dead-letter ids
+    for position, detail in checked.rejected:
+        message, failed_before = origins[position]
+        index = failed_before + rejected_in.get(id(message), 0)
+        rejected_in[id(message)] = rejected_in.get(id(message), 0) + 1
+        failure = Failure("schema_violation", detail, out.events[position]["raw"].encode())
+        out.dead_letters.append(dead_letter_row(message, failure, index, received_at, raw_cap, redactor))
+    out.events = checked.events
+    out.frame = checked.frame
     return out
 
 
@@ -226,7 +242,7 @@ def _percentile(sorted_values: list[float], q: float) -> float | None:
 class LandingTargets:
     """Where a processed batch goes; plain callables so the loop is testable without Kafka."""
 
-    new_events: Callable[[list[dict]], Any]
+    new_events: Callable[[list[dict], Any], Any]
     """The batch's events not stored yet (``.events``, ``.duplicates``), for ``insert_events``."""
     insert_events: Callable[[Any], None]
     land_dead_letters: Callable[[list[dict]], Any]
@@ -402,7 +418,7 @@ class IngestLoop:
         events would be found stored on redelivery and never reach the detections.
         """
         output = prepared.output
-        new = self.targets.new_events(output.events)
+        new = self.targets.new_events(output.events, output.frame)
         if not prepared.forwarded:
             # A retry after a failed insert must not forward the batch again: each retry would put
             # another copy of every event on the events topic.

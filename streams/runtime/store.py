@@ -18,7 +18,7 @@ import orjson
 import polars as pl
 
 from schemas.alert import AlertEvent, AlertRow
-from schemas.columns import column_types
+from schemas.columns import FrameSchema
 from schemas.dead_letter import DeadLetterRow
 from schemas.event import EVENT_DEFAULTS, NormalizedEvent
 from streams.detect.alerts import AlertTally
@@ -26,33 +26,6 @@ from streams.runtime.sandbox import AnalystQueries
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
-
-# Arrow/polars types of each table's columns, derived from the row models in schemas/.
-_POLARS_TYPES: dict[str, pl.DataType] = {
-    "UInt16": pl.UInt16(), "UInt32": pl.UInt32(), "UInt64": pl.UInt64(), "Int32": pl.Int32(),
-    "Int64": pl.Int64(), "TimeMs": pl.Int64(), "Float64": pl.Float64(), "Utf8": pl.Utf8(),
-    "Boolean": pl.Boolean(), "Binary": pl.Binary(), "List[Utf8]": pl.List(pl.Utf8()),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class FrameSchema:
-    """How rows of one model become an Arrow frame for its table."""
-
-    columns: dict[str, pl.DataType]
-    time_columns: tuple[str, ...]
-    """Epoch-ms columns, stored as DateTime64(3, 'UTC')."""
-
-    @classmethod
-    def of(cls, model: type) -> FrameSchema:
-        types = column_types(model)
-        return cls({name: _POLARS_TYPES[kind.type] for name, kind in types.items()},
-                   tuple(name for name, kind in types.items() if kind.type == "TimeMs"))
-
-    def frame(self, rows: list[dict] | dict[str, list]) -> pl.DataFrame:
-        return pl.DataFrame(rows, schema=self.columns).with_columns(
-            pl.col(name).cast(pl.Datetime("ms", "UTC")) for name in self.time_columns)
-
 
 EVENTS = FrameSchema.of(NormalizedEvent)
 DEAD_LETTERS = FrameSchema.of(DeadLetterRow)
@@ -156,6 +129,8 @@ class NewEvents:
     events: list[dict]
     keys: list[int]
     duplicates: int
+    frame: pl.DataFrame | None = None
+    """The same events as the batch's checked frame holds them (None: built from ``events``)."""
 
 
 class Store:
@@ -236,27 +211,32 @@ class Store:
         self.insert_events(new)
         return LandResult(len(new.events), new.duplicates)
 
-    def new_events(self, events: list[dict]) -> NewEvents:
-        """The events whose ids are neither stored nor earlier in the batch."""
-        first_of_id: dict[str, dict] = {}
-        for event in events:
-            first_of_id.setdefault(event["event_id"], event)
+    def new_events(self, events: list[dict], frame: pl.DataFrame | None = None) -> NewEvents:
+        """The events whose ids are neither stored nor earlier in the batch (``frame``: the same events
+        as a checked frame, which the insert then reuses)."""
+        first_of_id: dict[str, int] = {}
+        for position, event in enumerate(events):
+            first_of_id.setdefault(event["event_id"], position)
         if not first_of_id:
             return NewEvents([], [], len(events))
         keys = {event_id: event_key(event_id) for event_id in first_of_id}
-        times = [event["time"] for event in first_of_id.values()]
+        times = [events[position]["time"] for position in first_of_id.values()]
         with self._lock:
             known = self._stored_event_ids(list(keys.values()), min(times), max(times))
-        unstored = [event for event_id, event in first_of_id.items() if event_id not in known]
-        return NewEvents(unstored, [keys[event["event_id"]] for event in unstored], len(events) - len(unstored))
+        kept = [position for event_id, position in first_of_id.items() if event_id not in known]
+        unstored = [events[position] for position in kept]
+        kept_frame = None
+        if frame is not None:
+            kept_frame = frame if len(kept) == frame.height else frame[kept]
+        return NewEvents(unstored, [keys[event["event_id"]] for event in unstored], len(events) - len(unstored),
+                         kept_frame)
 
     def insert_events(self, new: NewEvents) -> None:
         if not new.events:
             return
-        frame = EVENTS.frame(new.events).with_columns(
-            *(pl.col(name).fill_null(default) for name, default in _EVENT_FILLS.items()),
-            pl.Series("event_key", new.keys, dtype=pl.UInt64()),
-        )
+        frame = new.frame if new.frame is not None else EVENTS.frame(new.events).with_columns(
+            pl.col(name).fill_null(default) for name, default in _EVENT_FILLS.items())
+        frame = frame.with_columns(pl.Series("event_key", new.keys, dtype=pl.UInt64()))
         with self._lock:
             self.client.insert_arrow("events", frame.to_arrow())
 
