@@ -84,10 +84,18 @@ class IngestSettings(BaseModel):
         description="Bytes of the original kept with a dead letter; the full size is recorded beside it.",
     )
     redact_bodies: bool = Field(True, description="Replace prompt/body content by its size and fingerprint.")
-    normalize_processes: int = Field(
-        0, ge=0, le=64,
-        description="Processes that normalize batches off the worker's GIL; 0 normalizes in the ingest thread.",
+    normalize_processes: int | None = Field(
+        None, ge=0, le=64,
+        description="Processes that normalize batches off the worker's GIL; 0 normalizes in the ingest "
+                    "thread; unset: one per core the worker may use when it has more than one.",
     )
+
+    def normalizing_processes(self) -> int:
+        """How many normalizing processes to run (``normalize_processes``, else sized from the cores)."""
+        if self.normalize_processes is not None:
+            return self.normalize_processes
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return cores if cores > 1 else 0
     events_per_message: int = Field(
         500, ge=1, le=10_000, description="Normalized events per message on the events topic."
     )

@@ -169,7 +169,7 @@ def summary_tables(settings: Settings) -> list[SummaryTable]:
     tables.append(SummaryTable("Alerts sent to the SIEM (OCSF Detection Findings), by detection",
                                *remote_query(settings, saved_query("alerts_by_detection"), since)))
     columns, rows = remote_query(settings, saved_query("ai_inventory"), since)
-    shown = ["provider", "host", "model_id", "principal", "calls", "sanctioned"]
+    shown = ["provider", "host", "principal", "sanctioned", "calls", "model_id"]
     picked = [[row[columns.index(name)] for name in shown] for row in rows]
     tables.append(SummaryTable(f"AI inventory: {len(rows)} (service, principal) uses, unsanctioned first",
                                shown, picked[:20]))

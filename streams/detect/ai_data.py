@@ -32,6 +32,8 @@ LEARN_FROM = frozenset({
     "PutModelInvocationLoggingConfiguration",
 })
 _AI_SERVICES = frozenset({"sagemaker.amazonaws.com", "bedrock.amazonaws.com", "bedrock-agent.amazonaws.com"})
+# The services of the calls buckets are learned from: rules that learn must read their events.
+LEARNING_SERVICES: tuple[str, ...] = tuple(sorted(_AI_SERVICES))
 
 _AI_WORDS = frozenset({
     "ai", "ml", "llm", "genai", "gpt", "bedrock", "sagemaker", "model", "models", "train", "training",

@@ -16,7 +16,10 @@ A rule module (one per file in ``streams.detect.rules``, file name = rule id) de
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import inspect
+import re
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -100,6 +103,14 @@ class RuleMeta(BaseModel):
     """Where the rule came from when it is not a Python module (a Sigma file)."""
     families: tuple[str, ...] = Field(default=("cloudtrail",), min_length=1)
     """Normalized-event source families the rule reads."""
+    services: tuple[str, ...] = ()
+    """Services (CloudTrail ``eventSource``, the event's ``service``) whose events the rule reads, as
+    glob patterns (``bedrock*.amazonaws.com``); () = every service. Events of other services never
+    reach the rule."""
+    requires: tuple[Literal["ai_use", "redaction_marker"], ...] = ()
+    """What an event must have for the rule to be able to match it, checked on whole batches in the
+    stream before any event is decoded: ``ai_use`` (enrichment found an AI service: ``ai_provider``),
+    ``redaction_marker`` (a credential was redacted in its URL or raw record)."""
 
     @model_validator(mode="after")
     def _no_duplicate_ids(self) -> RuleMeta:
@@ -164,7 +175,10 @@ class Rule:
         return self.meta.id
 
     def applies_to(self, event: dict) -> bool:
-        return event.get("source_family") in self.meta.families
+        return event.get("source_family") in self.meta.families and self.reads_service(event.get("service", ""))
+
+    def reads_service(self, service: str) -> bool:
+        return not self.meta.services or service_pattern(self.meta.services).fullmatch(service) is not None
 
     def summary(self) -> dict[str, Any]:
         """What `aispm rules list` shows of the rule."""
@@ -230,6 +244,12 @@ class Rule:
         for event in example.events:
             verdict = self.matches(event, ctx)
         return verdict
+
+
+@functools.cache
+def service_pattern(globs: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled pattern for a rule's service globs."""
+    return re.compile("|".join(fnmatch.translate(glob) for glob in globs))
 
 
 class RuleLoadError(ValueError):

@@ -6,13 +6,17 @@ other rules still run.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import pkgutil
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+import polars as pl
 
 from schemas.finding import Finding
 from streams.detect.base import Rule, RuleContext, RuleLoadError, State, as_context, rule_from_module
@@ -59,16 +63,23 @@ class RuleEngine:
             if rule.id in seen:
                 raise RuleLoadError(f"two rules share the id {rule.id!r} (one is {rule.origin})")
             seen.add(rule.id)
-        # A rule costs nothing for an event of a family it does not read.
-        self._by_family: dict[str, tuple[Rule, ...]] = {}
-        for family in {family for rule in self.rules for family in rule.meta.families}:
-            self._by_family[family] = tuple(rule for rule in self.rules if family in rule.meta.families)
+        # A rule costs nothing for an event of a family or service it does not read: the rules for each
+        # (family, service) are worked out once (a bounded cache: services are as many as logs make up).
+        self.rules_for = functools.lru_cache(maxsize=4096)(self._rules_for)
+
+    def _rules_for(self, family: str, service: str) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules if family in rule.meta.families and rule.reads_service(service))
+
+    def candidates(self) -> pl.Expr:
+        """Which rows of an events frame some rule can match (the others need no decoding at all): its
+        family and service, and what the rule ``requires``, as one expression over the frame."""
+        return pl.any_horizontal(pl.lit(False), *(_reads(rule) for rule in self.rules))
 
     def run(self, event: dict, ctx: RuleContext | State) -> Evaluation:
         """Findings of every rule that fires on ``event``, and errors of rules that raised."""
         ctx = as_context(ctx)
         result = Evaluation()
-        for rule in self._by_family.get(event.get("source_family", ""), ()):
+        for rule in self.rules_for(event.get("source_family", ""), event.get("service", "")):
             try:
                 result.findings.extend(rule.findings(event, ctx))
             except Exception as error:  # noqa: BLE001 -- one broken rule must not silence the others
@@ -83,6 +94,27 @@ class RuleEngine:
         for error in result.errors:
             log.error("rule %s failed on event %s: %s", error.rule_id, error.event_id, error.error)
         return result.findings
+
+
+_REQUIREMENTS = {
+    "ai_use": pl.col("ai_provider") != "",
+    "redaction_marker": (pl.col("raw").str.contains("[REDACTED:", literal=True)
+                         | pl.col("target_url").str.contains("[REDACTED:", literal=True)),
+}
+
+
+def _reads(rule: Rule) -> pl.Expr:
+    condition = pl.col("source_family").is_in(list(rule.meta.families))
+    if rule.meta.services:
+        condition &= pl.col("service").str.contains("|".join(_glob_regex(glob) for glob in rule.meta.services))
+    for requirement in rule.meta.requires:
+        condition &= _REQUIREMENTS[requirement]
+    return condition
+
+
+def _glob_regex(glob: str) -> str:
+    """A service glob as an anchored regular expression (``*`` is any run of characters)."""
+    return "^" + ".*".join(re.escape(part) for part in glob.split("*")) + "$"
 
 
 def example_problems(rule: Rule) -> list[str]:

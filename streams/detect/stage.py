@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import orjson
+import polars as pl
 
 from streams.detect import state as rule_state_tools
 from streams.detect.alerts import AlertEvent, AlertPlan, AlertTally, MemoryLedger
 from streams.detect.eventtime import EventClock
 from streams.detect.pipeline import Detectors
 from streams.detect.writeback import WriteBack
+from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
 
 __all__ = ["DetectionMetrics", "DetectionStage", "MemoryDetectionStore", "PreparedDetection"]
 
@@ -106,6 +108,7 @@ class DetectionStage:
         self.metrics = metrics or DetectionMetrics()
         self.state: MutableMapping[str, dict] = {}
         self.clock = EventClock()  # rule state expires by event time, so a replay gives live verdicts
+        self._candidates = detectors.engine.candidates()
         self._last_sweep_ms: int | None = None
 
     def load(self) -> None:
@@ -114,23 +117,42 @@ class DetectionStage:
         log.info("detection state loaded: %d keys", len(self.state))
 
     def prepare(self, values: list[bytes]) -> PreparedDetection:
-        """Events-topic messages (JSON arrays of events) -> a prepared batch."""
+        """Events-topic messages -> a prepared batch.
+
+        A message is an Arrow batch of events (``streams.normalize.batch``): only the rows some rule can
+        match become dicts (the engine's ``candidates``), the rest count for the clock alone. A JSON
+        array of event dicts is read too (any other producer's, or a test's).
+        """
+        frames: list[pl.DataFrame] = []
         events: list[dict] = []
         bad = 0
         for value in values:
             try:
+                if is_encoded_events(value):
+                    frames.append(decode_events(value))
+                    continue
                 batch = orjson.loads(value)
                 if not isinstance(batch, list):
-                    raise TypeError("expected a JSON array of events")
+                    raise TypeError("expected a batch of events")
             except (ValueError, TypeError) as error:  # not ours to crash on; the raw data is in ClickHouse
                 log.error("skipping an events-topic message that is not a batch of events: %s", error)
                 bad += 1
                 continue
             events.extend(batch)
-        return self.prepare_events(events, messages=len(values), bad_messages=bad)
+        seen = len(events)
+        if frames:
+            frame = pl.concat(frames, how="vertical")
+            seen += frame.height
+            newest = frame["time"].max()
+            if newest is not None:
+                self.clock.observe([{"time": int(newest.timestamp() * 1000)}])
+            events.extend(as_dicts(frame.filter(self._candidates)))
+        return self.prepare_events(events, messages=len(values), bad_messages=bad, seen=seen)
 
-    def prepare_events(self, events: list[dict], *, messages: int = 0, bad_messages: int = 0) -> PreparedDetection:
-        """Normalized (and enriched) events -> findings grouped into alerts, the state changes collected."""
+    def prepare_events(self, events: list[dict], *, messages: int = 0, bad_messages: int = 0,
+                       seen: int | None = None) -> PreparedDetection:
+        """Normalized (and enriched) events -> findings grouped into alerts, the state changes collected.
+        ``seen``: how many events the batch held, when only some were worth passing on."""
         self.clock.observe(events)
         view = WriteBack(self.state)
         result = self.detectors.detect(events, view)
@@ -140,7 +162,8 @@ class DetectionStage:
         changes = view.pending()
         view.flush()
         return PreparedDetection(
-            messages=messages, events=len(events), plan=AlertPlan.of(result.findings, self.window_ms),
+            messages=messages, events=len(events) if seen is None else seen,
+            plan=AlertPlan.of(result.findings, self.window_ms),
             state_changes=changes, findings=len(result.findings), rule_errors=len(result.rule_errors),
             bad_messages=bad_messages,
             errors=[f"{e.rule_id} on {e.event_id}: {e.error}" for e in result.rule_errors[:_ERRORS_KEPT]],

@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         "worker_peak_rss_mb": rss,
         "worker_children_peak_rss_mb": round(helpers_rss, 1),  # normalizing processes
         "settings": {"batch_size": settings.ingest.batch_size,
-                     "normalize_processes": settings.ingest.normalize_processes},
+                     "normalize_processes": settings.ingest.normalizing_processes()},
         "machine": {"cpus": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version()},
     }
     print(orjson.dumps(result).decode())

@@ -44,6 +44,46 @@ def stable_id(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
+# Every normalized field with its default, in the order events are written. ``new_event`` copies it:
+# copying a finished dict is several times cheaper than building a 33-key literal (which grows its table
+# step by step) or collecting the fields as keyword arguments.
+_BLANK_EVENT: dict[str, Any] = {
+    "schema_version": SCHEMA_VERSION,
+    "event_id": "",
+    "time": 0,
+    "source_family": "",
+    "source_format": "",
+    "class_uid": 0,
+    "activity_id": 0,
+    "type_uid": 0,
+    "actor": "",
+    "actor_type": "",
+    "src_ip": "",
+    "user_agent": "",
+    "action": "",
+    "service": "",
+    "target_host": "",
+    "target_url": "",
+    "target_resource": "",
+    "outcome": "unknown",
+    "status_code": None,
+    "status_detail": "",
+    "bytes_in": None,
+    "bytes_out": None,
+    "cloud_account": "",
+    "cloud_region": "",
+    "kafka_topic": "",
+    "kafka_partition": -1,
+    "kafka_offset": -1,
+    "raw": "",
+    "ai_provider": "",
+    "ai_product": "",
+    "ai_category": "",
+    "ai_model": "",
+    "ai_sanctioned": None,
+}
+
+
 def new_event(
     *,
     event_id: str,
@@ -56,42 +96,23 @@ def new_event(
     meta: RecordMeta,
     **fields: Any,
 ) -> dict:
-    """A normalized event dict with every field present; callers pass only what they know."""
-    event = {
-        "schema_version": SCHEMA_VERSION,
-        "event_id": event_id,
-        "time": time,
-        "source_family": source_family,
-        "source_format": source_format,
-        "class_uid": class_uid,
-        "activity_id": activity_id,
-        "type_uid": class_uid * 100 + activity_id,
-        "actor": "",
-        "actor_type": "",
-        "src_ip": "",
-        "user_agent": "",
-        "action": "",
-        "service": "",
-        "target_host": "",
-        "target_url": "",
-        "target_resource": "",
-        "outcome": "unknown",
-        "status_code": None,
-        "status_detail": "",
-        "bytes_in": None,
-        "bytes_out": None,
-        "cloud_account": "",
-        "cloud_region": "",
-        "kafka_topic": meta.topic,
-        "kafka_partition": meta.partition,
-        "kafka_offset": meta.offset,
-        "raw": raw,  # already redacted by the caller (streams.normalize.normalize_message)
-        "ai_provider": "",
-        "ai_product": "",
-        "ai_category": "",
-        "ai_model": "",
-        "ai_sanctioned": None,
-    }
+    """A normalized event dict with every field present; callers pass only what they know.
+
+    A caller on a hot path may instead assign the fields it knows into the returned dict itself: values
+    that are never ``None``, under names that are normalized-event fields (what this checks per field).
+    """
+    event = _BLANK_EVENT.copy()
+    event["event_id"] = event_id
+    event["time"] = time
+    event["source_family"] = source_family
+    event["source_format"] = source_format
+    event["class_uid"] = class_uid
+    event["activity_id"] = activity_id
+    event["type_uid"] = class_uid * 100 + activity_id
+    event["kafka_topic"] = meta.topic
+    event["kafka_partition"] = meta.partition
+    event["kafka_offset"] = meta.offset
+    event["raw"] = raw  # already redacted by the caller (streams.normalize.normalize_message)
     for key, value in fields.items():
         if key not in event:
             raise KeyError(f"not a normalized-event field: {key}")
@@ -103,6 +124,8 @@ def new_event(
 # --- small coercions -------------------------------------------------------------------------------
 
 def as_str(value: Any) -> str:
+    if value.__class__ is str:  # first: nearly every value is one
+        return value
     if value is None:
         return ""
     if isinstance(value, str):
@@ -159,6 +182,24 @@ def first_present(record: dict, keys: tuple[str, ...], convert: Any) -> Any:
 
 def normalize_ip(value: Any) -> str:
     """An IP string with anonymisation artefacts tolerated (``035.249.253.232`` -> ``35.249.253.232``)."""
+    if value.__class__ is str and len(value) <= _MAX_CACHED_IP:
+        # A log names few addresses, over and over: remember what each became.
+        cached = _NORMALIZED_IPS.get(value)
+        if cached is None:
+            cached = _normalized_ip(value)
+            if len(_NORMALIZED_IPS) >= _MAX_CACHED_IPS:
+                _NORMALIZED_IPS.clear()  # bounded, whatever an attacker sends; refills in a few records
+            _NORMALIZED_IPS[value] = cached
+        return cached
+    return _normalized_ip(value)
+
+
+_MAX_CACHED_IP = 64  # longer text is no address worth remembering (and must not fill memory)
+_MAX_CACHED_IPS = 4096
+_NORMALIZED_IPS: dict[str, str] = {}
+
+
+def _normalized_ip(value: Any) -> str:
     text = as_str(value).strip()
     if text.count(".") == 3 and all(part.isdigit() for part in text.split(".")):
         return ".".join(str(int(part)) for part in text.split("."))
@@ -285,6 +326,44 @@ _ISO_FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
 def epoch_ms_from_iso(value: Any) -> int:
     """Epoch ms from ISO-8601 text (``Z`` or offset; fractions of any length)."""
+    # Fast path for the one shape most logs write (CloudTrail always): ``YYYY-MM-DDTHH:MM:SSZ``. The
+    # minute is looked up and the seconds added: whole seconds, so the sum is exactly what parsing the
+    # full text gives. Anything else (or a first sight of a minute that does not parse) takes the
+    # general path, which also words every error.
+    if value.__class__ is str:
+        second_ms = _SECOND_MS.get(value[16:])
+        if second_ms is not None:
+            minute_ms = _MINUTE_MS.get(value[:16])
+            if minute_ms is None:
+                minute_ms = _minute_ms(value[:16])
+            if minute_ms is not None:
+                ms = minute_ms + second_ms
+                return ms if _MIN_MS <= ms <= _MAX_MS else checked_ms(ms)
+    return _epoch_ms_from_iso_text(value)
+
+
+_SECOND_MS = {f":{second:02d}Z": second * 1000 for second in range(60)}  # how a whole-second UTC time ends
+_MINUTE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
+_MAX_CACHED_MINUTES = 10_000  # about a week of minutes; cleared when full
+_MINUTE_MS: dict[str, int] = {}
+
+
+def _minute_ms(prefix: str) -> int | None:
+    """Epoch ms of ``YYYY-MM-DDTHH:MM`` in UTC, remembered; None when it is no valid minute."""
+    if not _MINUTE.fullmatch(prefix):
+        return None
+    try:
+        minute = datetime(int(prefix[:4]), int(prefix[5:7]), int(prefix[8:10]), int(prefix[11:13]),
+                          int(prefix[14:16]), tzinfo=UTC)
+    except ValueError:
+        return None
+    if len(_MINUTE_MS) >= _MAX_CACHED_MINUTES:
+        _MINUTE_MS.clear()
+    ms = _MINUTE_MS[prefix] = int(minute.timestamp()) * 1000
+    return ms
+
+
+def _epoch_ms_from_iso_text(value: Any) -> int:
     text = as_str(value).strip()
     if not text:
         raise NormalizeError("missing_time", "no timestamp")

@@ -15,6 +15,7 @@ one event at a time.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import get_args
 
@@ -25,7 +26,7 @@ from schemas.columns import FrameSchema
 from schemas.event import EVENT_DEFAULTS, NormalizedEvent, Outcome, validate_event, with_defaults
 from schemas.families import SOURCE_FAMILIES
 
-__all__ = ["EVENTS", "CheckedBatch", "check_events"]
+__all__ = ["EVENTS", "CheckedBatch", "as_dicts", "check_events", "decode_events", "encode_events", "is_encoded_events"]
 
 EVENTS = FrameSchema.of(NormalizedEvent)
 
@@ -89,3 +90,36 @@ def _checked_one_by_one(events: list[dict], describe) -> CheckedBatch:
 
 
 assert set(EVENT_DEFAULTS) <= set(EVENTS.columns)
+
+
+# --- the events topic --------------------------------------------------------------------------------
+# A message of the events topic is a batch of checked events as an Arrow IPC stream: written from the
+# frame the store inserts, read without a per-event decode, and turned into dicts only for the events
+# some rule can match (``streams.detect.engine``).
+_IPC_MAGIC = b"\xff\xff\xff\xff"
+
+
+def encode_events(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_ipc_stream(buffer)
+    return buffer.getvalue()
+
+
+def is_encoded_events(value: bytes) -> bool:
+    return value[:4] == _IPC_MAGIC
+
+
+def decode_events(value: bytes) -> pl.DataFrame:
+    """An events-topic message back as a frame; raises ``ValueError`` for what is not one."""
+    try:
+        frame = pl.read_ipc_stream(io.BytesIO(value))
+    except Exception as error:  # noqa: BLE001 -- whatever Arrow says about foreign bytes
+        raise ValueError(f"not an events batch: {error}") from None
+    if list(frame.columns) != list(EVENTS.columns):
+        raise ValueError("not an events batch: its columns are not the normalized event's")
+    return frame
+
+
+def as_dicts(frame: pl.DataFrame) -> list[dict]:
+    """Rows of an events frame as normalized-event dicts (time back in epoch milliseconds)."""
+    return frame.with_columns(*(pl.col(name).dt.epoch("ms") for name in EVENTS.time_columns)).to_dicts()

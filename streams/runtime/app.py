@@ -60,11 +60,12 @@ class IngestService(Service):
         family_by_topic = {topic: family for family, topic in self.topics.raw.items()}
         key = settings.ingest.fingerprint_key
         redactor = installation_redactor(settings.data_dir, key.get_secret_value() if key else None)
-        if settings.ingest.normalize_processes:
+        processes = settings.ingest.normalizing_processes()
+        if processes:
             from streams.runtime.normalize_pool import NormalizePool
 
             self.normalize_pool = NormalizePool(
-                settings.ingest.normalize_processes, max_record_bytes=settings.ingest.max_record_bytes,
+                processes, max_record_bytes=settings.ingest.max_record_bytes,
                 raw_cap=settings.ingest.dead_letter_raw_cap, redact_bodies=settings.ingest.redact_bodies,
                 policy_file=settings.detection.policy_file, redactor=redactor,
             )

@@ -15,6 +15,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+import polars as pl
+
 from streams.normalize.redact import Redactor, default_redactor
 from streams.runtime.ingest import BatchOutput, RawMessage, process_batch
 
@@ -74,6 +76,8 @@ class NormalizePool:
         for output in outputs:
             merged.events.extend(output.events)
             merged.dead_letters.extend(output.dead_letters)
+        frames = [output.frame for output in outputs if output.frame is not None]
+        merged.frame = pl.concat(frames, how="vertical") if frames else None
         return merged
 
     def close(self) -> None:

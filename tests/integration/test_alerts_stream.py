@@ -198,7 +198,7 @@ def test_rule_state_survives_a_worker_restart(alerting) -> None:
     handle.stop()
     handle.start()
     send(handle, "cloudtrail", [recon(i) for i in range(MIN_CALLS - 4, MIN_CALLS)])
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while not recon_alerts() and time.monotonic() < deadline:
         time.sleep(0.3)
     assert recon_alerts() == [[1]], f"no burst alert after the restart\n{handle.log_tail()}"

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from streams.commands.catalog import catalog as catalog_command
+from streams.cli.catalog import catalog as catalog_command
 from streams.enrich.catalog import (
     Catalog,
     ConfigFileError,

@@ -1,13 +1,22 @@
-"""`aispm detect` (offline mode) end to end through the CLI, on real recordings and on leaked keys."""
+"""`aispm detect` (offline mode) end to end through the CLI, on real recordings and on leaked keys.
+
+Exit codes: 3 when it raises alerts, 0 when not, 2 for a rule or policy it cannot use.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from pathlib import Path
 
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from streams.cli import main
+from streams.normalize import normalize_message
+from streams.normalize.redact import Redactor, installation_redactor, redacted_secrets
 from tests.conftest import dataset
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -22,8 +31,17 @@ COVERED = {
 }
 
 
-def run_detect(*args: str) -> tuple[int, list[dict], dict]:
-    result = CliRunner().invoke(main, ["detect", *args])
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """`aispm detect` keeps the installation's fingerprint key in the data dir: one per test."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("AISPM_DATA_DIR", str(path))
+    monkeypatch.delenv("AISPM_INGEST__FINGERPRINT_KEY", raising=False)
+    return path
+
+
+def run_detect(*args: str, env: dict[str, str] | None = None) -> tuple[int, list[dict], dict]:
+    result = CliRunner().invoke(main, ["detect", *args], env=env)
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     summary = orjson.loads(result.stderr.strip().splitlines()[-1])
     return result.exit_code, [orjson.loads(line) for line in lines], summary
@@ -34,7 +52,7 @@ def test_stratus_recordings_fire_the_rules_that_cover_them() -> None:
     for name, expected in COVERED.items():
         code, alerts, summary = run_detect("--source", "cloudtrail", str(folder / name))
         fired = {alert["finding_info"]["analytic"]["uid"] for alert in alerts}
-        assert code == 1 and expected <= fired, (name, fired)
+        assert code == 3 and expected <= fired, (name, fired)
         assert summary["dead_letters"] == 0 and not summary["rule_errors"]
 
 
@@ -42,10 +60,11 @@ def test_recordings_no_rule_covers_stay_quiet() -> None:
     folder = dataset("stratus-red-team-detonation-logs")
     quiet = [path for path in sorted(folder.glob("aws.*.json")) if path.name not in COVERED
              and "bedrock" not in path.name]
-    _, alerts, _ = run_detect("--source", "cloudtrail", *map(str, quiet))
+    code, alerts, _ = run_detect("--source", "cloudtrail", *map(str, quiet))
     fired = {alert["finding_info"]["analytic"]["uid"] for alert in alerts}
     # Only the AI-adjacent rules may speak here (none of these techniques touch AI services).
     assert fired <= {"iam_ai_full_access_attached_to_user"}, fired
+    assert code == (3 if fired else 0)
 
 
 def test_a_leaked_key_in_a_gateway_log_alerts_without_the_key(tmp_path) -> None:
@@ -56,7 +75,7 @@ def test_a_leaked_key_in_a_gateway_log_alerts_without_the_key(tmp_path) -> None:
         '200 512 "-" "curl/8.5"\n'
     )
     code, alerts, _ = run_detect("--source", "gateway", str(log))
-    assert code == 1
+    assert code == 3
     assert "ai_credential_exposure" in {alert["finding_info"]["analytic"]["uid"] for alert in alerts}
     assert key not in "".join(orjson.dumps(alert).decode() for alert in alerts)
     assert key[8:30] not in "".join(orjson.dumps(alert).decode() for alert in alerts)
@@ -82,7 +101,7 @@ def test_sigma_rules_run_beside_the_built_in_ones(tmp_path) -> None:
     fired_without = {alert["finding_info"]["analytic"]["uid"] for alert in without}
     fired = {alert["finding_info"]["analytic"]["uid"] for alert in with_sigma}
     assert "sigma_bedrock_guardrail_changed_by_iam_user" not in fired_without
-    assert code == 1 and {"sigma_bedrock_guardrail_changed_by_iam_user", "bedrock_guardrail_deleted_or_updated"} <= fired
+    assert code == 3 and {"sigma_bedrock_guardrail_changed_by_iam_user", "bedrock_guardrail_deleted_or_updated"} <= fired
 
 
 def test_an_unsupported_sigma_rule_stops_detect_with_its_name(tmp_path) -> None:
@@ -95,3 +114,64 @@ def test_an_unsupported_sigma_rule_stops_detect_with_its_name(tmp_path) -> None:
     result = CliRunner().invoke(main, ["detect", "--source", "cloudtrail", "--sigma", str(rule), str(rule)])
     assert result.exit_code == 2
     assert "Many guardrail deletions" in result.stderr and "base64" in result.stderr
+
+
+KEY = "sk-proj-" + "Zx81" * 12
+LEAKED_LINE = (f'10.1.2.3 - dave [20/Nov/2026:08:00:00 +0000] "GET https://api.openai.com/v1/models?api_key={KEY} '
+               'HTTP/1.1" 200 512 "-" "curl/8.5"')
+
+
+def fingerprints(text: str) -> set[str]:
+    return set(re.findall(r"fp=([0-9a-f]{12})", text))
+
+
+def worker_fingerprints(redactor: Redactor) -> set[str]:
+    """The fingerprints the worker's normalization gives the leaked key under ``redactor``."""
+    (event,) = normalize_message("gateway", LEAKED_LINE.encode(), redactor=redactor).events
+    return {secret.fingerprint for secret in redacted_secrets(event["target_url"] + event["raw"])}
+
+
+def test_fingerprints_use_the_installation_key_so_they_match_the_workers(tmp_path, data_dir) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(LEAKED_LINE + "\n")
+    code, alerts, _ = run_detect("--source", "gateway", str(log))
+    assert code == 3
+    printed = fingerprints(orjson.dumps(alerts).decode())
+    expected = worker_fingerprints(installation_redactor(data_dir))
+    assert printed and printed == expected
+    again = fingerprints(orjson.dumps(run_detect("--source", "gateway", str(log))[1]).decode())
+    assert again == printed, "a second run must fingerprint the same key the same way"
+
+
+def test_a_configured_fingerprint_key_is_used(tmp_path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(LEAKED_LINE + "\n")
+    key = "k" * 40
+    code, alerts, _ = run_detect("--source", "gateway", str(log), env={"AISPM_INGEST__FINGERPRINT_KEY": key})
+    assert code == 3
+    assert fingerprints(orjson.dumps(alerts).decode()) == worker_fingerprints(Redactor(key.encode()))
+
+
+def test_a_data_dir_that_cannot_hold_a_key_falls_back_and_says_so(tmp_path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(LEAKED_LINE + "\n")
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    result = CliRunner().invoke(main, ["detect", "--source", "gateway", str(log)],
+                                env={"AISPM_DATA_DIR": str(blocker / "data")})
+    assert result.exit_code == 3
+    assert "will not match the worker's" in result.stderr
+    assert KEY not in result.output
+
+
+def test_table_and_csv_summarize_the_alerts(tmp_path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(LEAKED_LINE + "\n")
+    as_csv = CliRunner().invoke(main, ["detect", "--source", "gateway", "--format", "csv", str(log)])
+    assert as_csv.exit_code == 3
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert "ai_credential_exposure" in {row["detection"] for row in rows}
+    table = CliRunner().invoke(main, ["detect", "--source", "gateway", "--format", "table", str(log)],
+                               env={"COLUMNS": "80"})
+    assert table.exit_code == 3 and "ai_credential_exposure" in table.stdout
+    assert max(len(line) for line in table.stdout.splitlines()) <= 80

@@ -40,7 +40,7 @@ from streams.normalize import (
     normalize_message,
 )
 from streams.normalize.base import NormalizeError, RecordMeta
-from streams.runtime.ingest import RawMessage, chunk_events, dead_letter_message, dead_letter_row
+from streams.runtime.ingest import RawMessage, dead_letter_message, dead_letter_row, route_events
 from tests.unit.test_normalize_properties import KNOWN_KEYS, json_values, real_messages
 
 REPO = Path(__file__).resolve().parents[2]
@@ -165,7 +165,7 @@ def check(family: str, payload: bytes) -> Normalized:
         validate_event(event)
         assert event["source_family"] == family
         assert (event["kafka_topic"], event["kafka_partition"], event["kafka_offset"]) == ("raw", 1, 99)
-    chunk_events(result.events, 50)  # the events topic can carry them
+    route_events(result.events, 4, 50)  # the events topic can carry them
     assert len(result.failures) <= MAX_FAILURES + 1
     for index, failure in enumerate(result.failures):
         assert failure.reason and isinstance(failure.raw, bytes) and failure.records >= 1

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from streams.runtime.ingest import RawMessage, chunk_events, dead_letter_message, process_batch
+from streams.normalize.batch import as_dicts, decode_events
+from streams.runtime.ingest import RawMessage, dead_letter_message, process_batch, route_frame
 from tests.conftest import dataset
 
 
@@ -50,11 +51,13 @@ def test_dead_letters_never_keep_credentials() -> None:
     assert key.encode() not in dead_letter_message(out.dead_letters[0])
 
 
-def test_events_are_chunked_as_json_arrays() -> None:
+def test_events_go_to_the_events_topic_as_arrow_batches_that_read_back_whole() -> None:
     out = process_batch(messages("cloudtrail", stratus()), max_record_bytes=1 << 20, raw_cap=1024)
-    chunks = chunk_events(out.events, 4)
-    assert sum(len(orjson.loads(chunk)) for chunk in chunks) == len(out.events)
-    assert all(len(orjson.loads(chunk)) <= 4 for chunk in chunks)
+    routed = route_frame(out.frame, partitions=4, per_message=4)
+    frames = [decode_events(message) for _, message in routed]
+    assert all(frame.height <= 4 for frame in frames)
+    read_back = [event for frame in frames for event in as_dicts(frame)]
+    assert sorted(read_back, key=lambda e: e["event_id"]) == sorted(out.events, key=lambda e: e["event_id"])
 
 
 def test_a_message_of_many_bad_records_lands_a_bounded_number_of_dead_letters() -> None:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 
-import orjson
 import pytest
 
+from streams.normalize.batch import as_dicts, decode_events
 from streams.runtime.ingest import BatchOutput, IngestLoop, LandingTargets, PreparedBatch, route_events
 from streams.runtime.store import NewEvents
+from tests.unit.test_store import event as stored_event
 
 
 def event(event_id: str, **fields: str) -> dict:
-    return {"event_id": event_id, "time": 1, "source_family": "gateway", "actor": "", "src_ip": "10.0.0.1",
-            "cloud_account": ""} | fields
+    return stored_event(event_id, source_family="gateway", actor="", src_ip="10.0.0.1", cloud_account="") | fields
+
+
+def read(message: bytes) -> list[dict]:
+    return as_dicts(decode_events(message))
 
 
 class Targets:
@@ -51,7 +55,7 @@ def test_retries_of_a_failed_insert_forward_the_batch_once() -> None:
         with pytest.raises(RuntimeError):
             ingest.land(prepared)
     ingest.land(prepared)
-    forwarded = [item["event_id"] for _, message in targets.forwarded for item in orjson.loads(message)]
+    forwarded = [item["event_id"] for _, message in targets.forwarded for item in read(message)]
     assert sorted(forwarded) == [f"e{i}" for i in range(5)]
     assert len(targets.inserted) == 5
 
@@ -63,11 +67,11 @@ def test_events_of_one_account_or_principal_share_a_partition() -> None:
     routed = route_events(events, partitions=4, per_message=7)
     partition_of: dict[str, set[int]] = {}
     for partition, message in routed:
-        for item in orjson.loads(message):
+        for item in read(message):
             key = item["cloud_account"] or item["src_ip"]
             partition_of.setdefault(key, set()).add(partition)
     assert all(len(partitions) == 1 for partitions in partition_of.values())
-    assert Counter(len(orjson.loads(message)) <= 7 for _, message in routed) == {True: len(routed)}
-    in_order = [item["event_id"] for _, message in routed for item in orjson.loads(message)
+    assert Counter(len(read(message)) <= 7 for _, message in routed) == {True: len(routed)}
+    in_order = [item["event_id"] for _, message in routed for item in read(message)
                 if item["event_id"].startswith("ct")]
     assert in_order == [f"ct{i}" for i in range(20)], "one key's events keep their order"

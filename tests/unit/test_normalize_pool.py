@@ -39,6 +39,7 @@ def test_the_pool_matches_the_thread_event_for_event(messages, tmp_path) -> None
     finally:
         pool.close()
     assert got.events == expected.events
+    assert got.frame is not None and got.frame.equals(expected.frame)  # what is inserted and forwarded
     strip = [{key: value for key, value in row.items() if key != "received_at"} for row in got.dead_letters]
     assert strip == [{key: value for key, value in row.items() if key != "received_at"}
                      for row in expected.dead_letters]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-import streams.commands.rules as rules_command
-from streams.commands.rules import rules
+import streams.cli.rules as rules_command
+from streams.cli.rules import rules
 from streams.detect import RuleMeta, discover_rules
 from streams.detect.base import Rule, negative, positive
 from streams.detect.examples import cloudtrail
@@ -27,8 +27,11 @@ def test_list_json_describes_every_rule() -> None:
 
 
 def test_list_table_and_sigma_rules() -> None:
-    table = CliRunner().invoke(rules, ["list"])
+    table = CliRunner().invoke(rules, ["list"], env={"COLUMNS": "80"})
     assert table.exit_code == 0 and "cloudtrail_trail_deleted" in table.output
+    assert max(len(line) for line in table.output.splitlines()) <= 80
+    for rule in discover_rules():
+        assert f" {rule.id} " in table.output, f"{rule.id} was folded or left out at 80 columns"
     with_sigma = CliRunner().invoke(rules, ["list", "--format", "json", "--sigma", str(SAMPLES)])
     ids = [item["id"] for item in json.loads(with_sigma.output)]
     assert len(ids) == len(discover_rules()) + 3 and "sigma_bedrock_guardrail_changed_by_iam_user" in ids

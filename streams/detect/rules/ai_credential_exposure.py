@@ -32,6 +32,7 @@ META = RuleMeta(
     remediation="Revoke and rotate the key at the provider; send keys in an Authorization header the gateway "
                 "does not log, or better, through a sanctioned AI gateway that holds the key.",
     families=("gateway",),
+    requires=("redaction_marker",),
 )
 
 # Redaction kind -> catalog provider slug, where the two differ.

@@ -24,6 +24,7 @@ META = RuleMeta(
     remediation="Revert the action group, prepare the agent again, and restrict bedrock:*AgentActionGroup to "
                 "the deployment role.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"CreateAgentActionGroup", "UpdateAgentActionGroup"})

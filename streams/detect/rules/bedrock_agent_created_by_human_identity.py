@@ -24,6 +24,7 @@ META = RuleMeta(
     remediation="Recreate the agent from code with a least-privilege role, delete the hand-made one, and "
                 "deny bedrock:CreateAgent to IAM users.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 

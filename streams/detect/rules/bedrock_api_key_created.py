@@ -26,6 +26,7 @@ META = RuleMeta(
     remediation="Prefer short-term Bedrock API keys or STS credentials; set iam:ServiceSpecificCredentialAgeDays "
                 "limits and deny creation by SCP where not needed.",
     provider="aws-bedrock",
+    services=("iam.amazonaws.com",),
 )
 
 

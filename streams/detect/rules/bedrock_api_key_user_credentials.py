@@ -30,6 +30,7 @@ META = RuleMeta(
     remediation="Delete the new access key or login profile, delete the Bedrock API key and its user if "
                 "unneeded, and deny iam:CreateAccessKey/CreateLoginProfile on user/BedrockAPIKey-* by SCP.",
     provider="aws-bedrock",
+    services=("iam.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"CreateAccessKey", "CreateLoginProfile", "UpdateLoginProfile"})

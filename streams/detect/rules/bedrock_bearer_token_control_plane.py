@@ -31,6 +31,7 @@ META = RuleMeta(
     remediation="Revoke the Bedrock API key (reset or delete the service-specific credential) and limit "
                 "bearer-token use with the bedrock:BearerTokenType condition key.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 

@@ -24,6 +24,7 @@ META = RuleMeta(
     remediation="Delete the imported model if unreviewed; allow bedrock:CreateModelImportJob only from the "
                 "model-intake pipeline role and only from its vetted bucket.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"CreateModelImportJob", "CreateCustomModel"})

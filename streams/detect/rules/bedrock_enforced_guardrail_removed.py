@@ -24,6 +24,7 @@ META = RuleMeta(
     remediation="Re-apply the enforced guardrail configuration and restrict "
                 "bedrock:DeleteEnforcedGuardrailConfiguration / PutEnforcedGuardrailConfiguration by SCP.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 

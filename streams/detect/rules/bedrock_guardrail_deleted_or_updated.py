@@ -24,6 +24,7 @@ META = RuleMeta(
     remediation="Restore the guardrail from its definition in code, publish a version, and require it "
                 "with the bedrock:GuardrailIdentifier IAM condition.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"DeleteGuardrail", "UpdateGuardrail"})

@@ -26,6 +26,7 @@ META = RuleMeta(
     remediation="Restore the approved logging configuration and manage it as code, with "
                 "bedrock:PutModelInvocationLoggingConfiguration limited to the platform pipeline role.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 _DELIVERIES = ("textDataDeliveryEnabled", "imageDataDeliveryEnabled", "embeddingDataDeliveryEnabled",

@@ -30,6 +30,7 @@ META = RuleMeta(
     remediation="Re-create the logging configuration (PutModelInvocationLoggingConfiguration) and deny "
                 "bedrock:DeleteModelInvocationLoggingConfiguration outside a break-glass role with an SCP.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 

@@ -33,6 +33,7 @@ META = RuleMeta(
     remediation="If the principal is not a known application being debugged, revoke its credentials and "
                 "block the source IP.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 WINDOW_MS = 5 * rule_state.MINUTE_MS

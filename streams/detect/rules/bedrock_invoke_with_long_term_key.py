@@ -31,6 +31,7 @@ META = RuleMeta(
     remediation="Move the workload to a role (instance profile, IRSA, Identity Center), then deactivate and "
                 "delete the access key.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 

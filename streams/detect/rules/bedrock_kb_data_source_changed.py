@@ -27,6 +27,7 @@ META = RuleMeta(
     remediation="Revert the data source, re-sync the knowledge base from the approved source, and restrict "
                 "bedrock:*DataSource to the RAG pipeline role.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"CreateDataSource", "UpdateDataSource", "DeleteDataSource"})

@@ -28,6 +28,7 @@ META = RuleMeta(
     remediation="Re-sync the knowledge base from its approved source and allow direct ingestion only to the "
                 "pipeline role.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 _DIRECT_WRITES = frozenset({"IngestKnowledgeBaseDocuments", "DeleteKnowledgeBaseDocuments"})

@@ -24,6 +24,7 @@ META = RuleMeta(
     remediation="Disassociate unapproved knowledge bases and restrict write access to the data-source "
                 "buckets of approved ones.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"AssociateAgentKnowledgeBase", "UpdateAgentKnowledgeBase"})

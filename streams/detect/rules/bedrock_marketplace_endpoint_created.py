@@ -24,6 +24,7 @@ META = RuleMeta(
     remediation="Delete unapproved endpoints (DeleteMarketplaceModelEndpoint) and restrict the marketplace "
                 "endpoint actions and aws-marketplace:Subscribe by SCP.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"CreateMarketplaceModelEndpoint", "RegisterMarketplaceModelEndpoint"})

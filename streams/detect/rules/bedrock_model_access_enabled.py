@@ -32,6 +32,7 @@ META = RuleMeta(
                 "bedrock model-access actions to an approval role with an SCP, rotate the principal's keys "
                 "if the call was not theirs.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 

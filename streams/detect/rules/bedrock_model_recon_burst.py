@@ -31,6 +31,7 @@ META = RuleMeta(
     remediation="If the activity is not the owner's, deactivate the principal's keys or revoke its sessions "
                 "and review what it invoked afterwards.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 WINDOW_MS = 10 * rule_state.MINUTE_MS

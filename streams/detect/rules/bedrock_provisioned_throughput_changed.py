@@ -26,6 +26,7 @@ META = RuleMeta(
     remediation="Delete unapproved no-commitment throughput at once, contact AWS support for committed "
                 "purchases, and restrict bedrock:CreateProvisionedModelThroughput to a procurement role.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"CreateProvisionedModelThroughput", "UpdateProvisionedModelThroughput",

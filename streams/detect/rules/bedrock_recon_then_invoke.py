@@ -32,6 +32,7 @@ META = RuleMeta(
     remediation="Revoke the principal's credentials if the sequence is not explained, remove model access "
                 "that was enabled, and set a Bedrock budget alarm.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 WINDOW_MS = 15 * rule_state.MINUTE_MS

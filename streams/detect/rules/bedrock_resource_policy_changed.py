@@ -24,6 +24,7 @@ META = RuleMeta(
     remediation="Revert the policy to the reviewed version; grant cross-account access only with "
                 "aws:PrincipalOrgID or explicit account conditions.",
     provider="aws-bedrock",
+    services=("bedrock*.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"PutResourcePolicy", "DeleteResourcePolicy"})

@@ -31,6 +31,7 @@ META = RuleMeta(
             "the principal did while the trail was filtering.",
     remediation="Restore selectors that log all management events (read and write) with no excluded "
                 "sources, and deny cloudtrail:PutEventSelectors by SCP outside the logging pipeline.",
+    services=("cloudtrail.amazonaws.com",),
 )
 
 

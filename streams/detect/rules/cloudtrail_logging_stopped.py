@@ -25,6 +25,7 @@ META = RuleMeta(
             "any gap in the trail.",
     remediation="StartLogging on the trail, use an organization trail that member accounts cannot stop, and "
                 "deny cloudtrail:StopLogging by SCP.",
+    services=("cloudtrail.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"StopLogging", "StopEventDataStoreIngestion"})

@@ -25,6 +25,7 @@ META = RuleMeta(
             "the last step before abuse.",
     remediation="Recreate the trail from code, protect it with an organization trail and an SCP denying "
                 "cloudtrail:DeleteTrail, and keep logs in a bucket with Object Lock.",
+    services=("cloudtrail.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"DeleteTrail", "DeleteEventDataStore"})

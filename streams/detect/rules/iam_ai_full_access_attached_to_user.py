@@ -31,6 +31,7 @@ META = RuleMeta(
             "actually calls to size a narrower policy.",
     remediation="Detach the policy and grant a least-privilege customer managed policy to a role the user "
                 "assumes, not to the user.",
+    services=("iam.amazonaws.com",),
 )
 
 _POLICY = re.compile(r"^arn:aws[a-z\-]*:iam::aws:policy/(AmazonBedrockFullAccess|AmazonSageMakerFullAccess)$")

@@ -25,6 +25,7 @@ META = RuleMeta(
             "anonymous requests reached the bucket since.",
     remediation="Set the bucket ACL back to private, disable ACLs (Object Ownership: bucket owner enforced) "
                 "and enable S3 Block Public Access.",
+    services=("s3.amazonaws.com", *ai_data.LEARNING_SERVICES),
 )
 
 _ACTIONS = frozenset({"PutBucketAcl", "CreateBucket"})

@@ -29,6 +29,7 @@ META = RuleMeta(
     remediation="Remove the public statements, turn on S3 Block Public Access for the bucket and the "
                 "account, and if writes were allowed, verify the data against a known-good copy before the "
                 "next training run or sync.",
+    services=("s3.amazonaws.com", *ai_data.LEARNING_SERVICES),
 )
 
 

@@ -27,6 +27,7 @@ META = RuleMeta(
             "before one happens.",
     remediation="Restore all four Block Public Access settings on the bucket and the account, and deny "
                 "s3:PutBucketPublicAccessBlock / s3:PutAccountPublicAccessBlock outside a break-glass role.",
+    services=("s3-control.amazonaws.com", "s3.amazonaws.com", *ai_data.LEARNING_SERVICES),
 )
 
 _SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")

@@ -37,6 +37,7 @@ META = RuleMeta(
     remediation="Stop the job, limit iam:PassRole for the principal to its SageMaker execution roles "
                 "(iam:PassedToService = sagemaker.amazonaws.com), and review what the job touched.",
     provider="aws-sagemaker",
+    services=("sagemaker.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({"CreateTrainingJob", "CreateProcessingJob"})

@@ -31,6 +31,7 @@ META = RuleMeta(
     remediation="Restore the approved script, restrict the lifecycle-config actions to the platform role, "
                 "and pin allowed configurations with the sagemaker:NotebookInstanceLifecycleConfig condition.",
     provider="aws-sagemaker",
+    services=("sagemaker.amazonaws.com",),
 )
 
 _ACTIONS = frozenset({

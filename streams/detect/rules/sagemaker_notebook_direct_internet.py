@@ -25,6 +25,7 @@ META = RuleMeta(
     remediation="Recreate the notebook in a VPC subnet with DirectInternetAccess=Disabled and enforce it with "
                 "the sagemaker:DirectInternetAccess IAM condition key.",
     provider="aws-sagemaker",
+    services=("sagemaker.amazonaws.com",),
 )
 
 

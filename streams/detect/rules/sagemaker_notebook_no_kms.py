@@ -24,6 +24,7 @@ META = RuleMeta(
     remediation="Recreate the notebook with KmsKeyId set to a customer managed key and require it with the "
                 "sagemaker:VolumeKmsKey IAM condition key.",
     provider="aws-sagemaker",
+    services=("sagemaker.amazonaws.com",),
 )
 
 

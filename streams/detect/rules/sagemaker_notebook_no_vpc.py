@@ -23,6 +23,7 @@ META = RuleMeta(
     remediation="Recreate the notebook with SubnetId and SecurityGroupIds and require them with the "
                 "sagemaker:VpcSubnets IAM condition key.",
     provider="aws-sagemaker",
+    services=("sagemaker.amazonaws.com",),
 )
 
 

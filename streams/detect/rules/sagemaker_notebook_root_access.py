@@ -24,6 +24,7 @@ META = RuleMeta(
     remediation="Set RootAccess=Disabled (UpdateNotebookInstance) and enforce it with the sagemaker:RootAccess "
                 "IAM condition key.",
     provider="aws-sagemaker",
+    services=("sagemaker.amazonaws.com",),
 )
 
 

@@ -40,6 +40,8 @@ META = RuleMeta(
                 "bedrock:Invoke*/sagemaker:InvokeEndpoint permissions and rotate its credentials.",
     provider="aws-bedrock",
     families=("cloudtrail",),
+    services=("bedrock*.amazonaws.com", "sagemaker.amazonaws.com", "runtime.sagemaker.amazonaws.com"),
+    requires=("ai_use",),
 )
 
 def rule(event: dict, ctx: RuleContext) -> Hit | None:

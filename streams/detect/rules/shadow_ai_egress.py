@@ -36,6 +36,7 @@ META = RuleMeta(
     remediation="Move the use to a sanctioned AI service, or add a policy clause (with an expiry) if this use "
                 "is approved; block the host at the egress proxy if it is not.",
     families=("gateway",),
+    requires=("ai_use",),
 )
 
 def rule(event: dict, ctx: RuleContext) -> Hit | None:

@@ -27,19 +27,20 @@ from schemas.event import (
     OCSF_AUTHENTICATION,
 )
 from streams.normalize.audit._common import (
-    FAMILY,
+    audit_event,
     content_id,
     detail,
     event_time,
     first_text,
     ip_without_port,
+    iso_epoch_ms,
     leading_word,
     mapping,
     native_id,
     parse_embedded_json,
     text,
 )
-from streams.normalize.base import NormalizeError, RecordMeta, as_int, epoch_ms_from_iso, new_event
+from streams.normalize.base import NormalizeError, RecordMeta, as_int
 
 FORMAT = "azure_entra"
 
@@ -112,25 +113,27 @@ def _directory_audit(graph: dict, envelope: dict, raw: str, meta: RecordMeta) ->
     result = text(graph.get("result") or envelope.get("result"))
     outcome = _audit_outcome(result)
     time = _time(graph, envelope, "activityDateTime")
-    return new_event(
+    event = audit_event(
         event_id=_event_id(graph, envelope, activity_name, time, raw),
         time=time,
-        source_family=FAMILY,
         source_format=FORMAT,
         class_uid=OCSF_API_ACTIVITY,
         activity_id=_audit_activity(text(graph.get("operationType")), activity_name),
         raw=raw,
         meta=meta,
-        actor=actor,
-        actor_type=actor_type,
-        src_ip=ip_without_port(text(user.get("ipAddress")) or envelope.get("callerIpAddress")),
-        user_agent=_additional_detail(graph.get("additionalDetails"), "User-Agent"),
-        action=activity_name,
-        service=text(graph.get("loggedByService")),
-        target_resource=_first_target(graph.get("targetResources")),
-        outcome=outcome,
-        status_detail=detail(result, text(graph.get("resultReason"))) if outcome == "failure" else "",
     )
+    # Fields are read in this order so that, of several broken ones, the same one is reported each time.
+    event["actor"] = actor
+    event["actor_type"] = actor_type
+    event["src_ip"] = ip_without_port(text(user.get("ipAddress")) or envelope.get("callerIpAddress"))
+    event["user_agent"] = _additional_detail(graph.get("additionalDetails"), "User-Agent")
+    event["action"] = activity_name
+    event["service"] = text(graph.get("loggedByService"))
+    event["target_resource"] = _first_target(graph.get("targetResources"))
+    event["outcome"] = outcome
+    if outcome == "failure":
+        event["status_detail"] = detail(result, text(graph.get("resultReason")))
+    return event
 
 
 def _sign_in(graph: dict, envelope: dict, category: str, raw: str, meta: RecordMeta) -> dict:
@@ -146,28 +149,30 @@ def _sign_in(graph: dict, envelope: dict, category: str, raw: str, meta: RecordM
     else:
         outcome = _audit_outcome(result_type)
     time = _time(graph, envelope, "createdDateTime")
-    return new_event(
+    event = audit_event(
         event_id=_event_id(graph, envelope, category, time, raw),
         time=time,
-        source_family=FAMILY,
         source_format=FORMAT,
         class_uid=OCSF_AUTHENTICATION,
         activity_id=AUTH_LOGON,
         raw=raw,
         meta=meta,
-        actor=actor,
-        actor_type=_sign_in_actor_type(category, bool(user)) if actor else "",
-        src_ip=ip_without_port(text(graph.get("ipAddress")) or envelope.get("callerIpAddress")),
-        user_agent=text(graph.get("userAgent")),
-        action=category or "Sign-in activity",
-        service=text(graph.get("appDisplayName")),
-        target_resource=first_text(graph, ("resourceDisplayName", "resourceId")),
-        outcome=outcome,
-        status_detail=detail(
+    )
+    # Fields are read in this order so that, of several broken ones, the same one is reported each time.
+    event["actor"] = actor
+    event["actor_type"] = _sign_in_actor_type(category, bool(user)) if actor else ""
+    event["src_ip"] = ip_without_port(text(graph.get("ipAddress")) or envelope.get("callerIpAddress"))
+    event["user_agent"] = text(graph.get("userAgent"))
+    event["action"] = category or "Sign-in activity"
+    event["service"] = text(graph.get("appDisplayName"))
+    event["target_resource"] = first_text(graph, ("resourceDisplayName", "resourceId"))
+    event["outcome"] = outcome
+    if outcome == "failure":
+        event["status_detail"] = detail(
             result_type if error_code is None else str(error_code),
             text(status.get("failureReason")) or text(envelope.get("resultDescription")),
-        ) if outcome == "failure" else "",
-    )
+        )
+    return event
 
 
 # --- shapes ------------------------------------------------------------------------------------------
@@ -241,7 +246,7 @@ def _event_id(graph: dict, envelope: dict, operation: str, time: int, raw: str) 
 def _time(graph: dict, envelope: dict, graph_key: str) -> int:
     value = graph.get(graph_key)
     if value:
-        return epoch_ms_from_iso(value)
+        return iso_epoch_ms(value)
     return event_time(envelope, ("time",)) if envelope else event_time(graph, (graph_key,))
 
 

@@ -20,7 +20,7 @@ from schemas.event import (
     OCSF_API_ACTIVITY,
 )
 from streams.normalize.audit._common import (
-    FAMILY,
+    audit_event,
     content_id,
     detail,
     event_time,
@@ -36,7 +36,6 @@ from streams.normalize.base import (
     as_int,
     epoch_ms_from_iso,
     get_path,
-    new_event,
     normalize_ip,
 )
 
@@ -76,6 +75,8 @@ _ACTIVITY_BY_VERB = {
 _TIME_KEYS = ("timestamp", "receiveTimestamp")
 _GFE_SUFFIX = ",gzip(gfe)"
 _REGION_LABELS = ("location", "region", "zone", "cluster_location")
+_ACTOR_KEYS = ("principalEmail", "principalSubject")
+_CALLER_IP_KEYS = ("callerIp", "callerIP")
 
 
 def detect(record: dict) -> bool:
@@ -96,33 +97,35 @@ def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
     status = mapping(payload.get("status"), "status")
     resource_labels = mapping(mapping(record.get("resource"), "resource").get("labels"), "resource.labels")
     method = text(payload.get("methodName"))
-    actor = first_text(authentication, ("principalEmail", "principalSubject"))
+    actor = first_text(authentication, _ACTOR_KEYS)
     code = as_int(status.get("code"))
     code_name, http_status = GRPC_CODES.get(code, (f"code {code}", 500)) if code is not None else ("", None)
     failed = bool(code)
     insert_id = text(record.get("insertId"))
-    return new_event(
+    # Fields are read in this order so that, of several broken ones, the same one is reported each time.
+    event = audit_event(
         event_id=native_id(insert_id) if insert_id else content_id(FORMAT, raw),
         time=_time(record, request_metadata),
-        source_family=FAMILY,
         source_format=FORMAT,
         class_uid=OCSF_API_ACTIVITY,
         activity_id=_activity(method) if method else API_UNKNOWN,
         raw=raw,
         meta=meta,
-        actor=actor,
-        actor_type=_actor_type(actor),
-        src_ip=normalize_ip(first_text(request_metadata, ("callerIp", "callerIP"))),
-        user_agent=_user_agent(text(request_metadata.get("callerSuppliedUserAgent"))),
-        action=method,
-        service=text(payload.get("serviceName")),
-        target_resource=text(payload.get("resourceName")),
-        outcome="failure" if failed else "success",
-        status_code=http_status,
-        status_detail=detail(code_name, text(status.get("message"))) if failed else "",
-        cloud_account=text(resource_labels.get("project_id")) or _project_of(text(record.get("logName"))),
-        cloud_region=_region(first_text(resource_labels, _REGION_LABELS) or _payload_location(payload)),
     )
+    event["actor"] = actor
+    event["actor_type"] = _actor_type(actor)
+    event["src_ip"] = normalize_ip(first_text(request_metadata, _CALLER_IP_KEYS))
+    event["user_agent"] = _user_agent(text(request_metadata.get("callerSuppliedUserAgent")))
+    event["action"] = method
+    event["service"] = text(payload.get("serviceName"))
+    event["target_resource"] = text(payload.get("resourceName"))
+    event["outcome"] = "failure" if failed else "success"
+    event["status_code"] = http_status
+    if failed:
+        event["status_detail"] = detail(code_name, text(status.get("message")))
+    event["cloud_account"] = text(resource_labels.get("project_id")) or _project_of(text(record.get("logName")))
+    event["cloud_region"] = _region(first_text(resource_labels, _REGION_LABELS) or _payload_location(payload))
+    return event
 
 
 @lru_cache(maxsize=4096)

@@ -29,7 +29,7 @@ from schemas.event import (
     OCSF_API_ACTIVITY,
 )
 from streams.normalize.audit._common import (
-    FAMILY,
+    audit_event,
     azure_subscription,
     content_id,
     detail,
@@ -42,12 +42,7 @@ from streams.normalize.audit._common import (
     parse_embedded_json,
     text,
 )
-from streams.normalize.base import (
-    NormalizeError,
-    RecordMeta,
-    new_event,
-    normalize_ip,
-)
+from streams.normalize.base import NormalizeError, RecordMeta, normalize_ip
 from streams.normalize.redact import Redactor
 
 FORMAT = "k8s_audit"
@@ -125,33 +120,38 @@ def _normalize_event(
     status_code = http_status(response.get("code"))
     outcome = outcome_of_status(status_code)
     status_detail = detail(text(response.get("reason")), text(response.get("message")))
-    if text(annotations.get("authorization.k8s.io/decision")) == "forbid":
+    if annotations and text(annotations.get("authorization.k8s.io/decision")) == "forbid":
         outcome = "failure"
         status_detail = status_detail or text(annotations.get("authorization.k8s.io/reason"))
     audit_id = text(event.get("auditID"))
-    return new_event(
+    # Fields are read in this order so that, of several broken ones, the same one is reported each time.
+    normalized = audit_event(
         event_id=native_id(audit_id, text(event.get("stage"))) if audit_id else content_id(FORMAT, raw),
         time=_time(event, fallback_time),
-        source_family=FAMILY,
         source_format=FORMAT,
         class_uid=OCSF_API_ACTIVITY,
         activity_id=ACTIVITY_BY_VERB.get(verb, API_OTHER) if verb else API_UNKNOWN,
         raw=raw,
         meta=meta,
-        actor=username,
-        actor_type=_actor_type(username),
-        src_ip=_client_ip(event.get("sourceIPs")),
-        user_agent=text(event.get("userAgent")),
-        action=verb,
-        service=(text(object_ref.get("apiGroup")) or "core") if object_ref else "",
-        target_url=text(event.get("requestURI")),
-        target_resource=_object_path(object_ref),
-        outcome=outcome,
-        status_code=status_code,
-        status_detail=status_detail,
-        cloud_account=account,
-        cloud_region=region,
     )
+    normalized["actor"] = username
+    normalized["actor_type"] = _actor_type(username)
+    normalized["src_ip"] = _client_ip(event.get("sourceIPs"))
+    normalized["user_agent"] = text(event.get("userAgent"))
+    normalized["action"] = verb
+    if object_ref:
+        api_group = text(object_ref.get("apiGroup")) or "core"
+        normalized["service"] = api_group
+        normalized["target_url"] = text(event.get("requestURI"))
+        normalized["target_resource"] = _object_path(object_ref, api_group)
+    else:
+        normalized["target_url"] = text(event.get("requestURI"))
+    normalized["outcome"] = outcome
+    normalized["status_code"] = status_code
+    normalized["status_detail"] = status_detail
+    normalized["cloud_account"] = account
+    normalized["cloud_region"] = region
+    return normalized
 
 
 def _is_aks_record(record: dict) -> bool:
@@ -204,16 +204,13 @@ def _client_ip(source_ips: Any) -> str:
     return normalize_ip(source_ips)
 
 
-def _object_path(object_ref: dict) -> str:
+def _object_path(object_ref: dict, api_group: str) -> str:
     """``group/version/namespaces/ns/resource/name/subresource``, the form GKE audit uses for resourceName."""
-    if not object_ref:
-        return ""
-    parts = [text(object_ref.get("apiGroup")) or "core", text(object_ref.get("apiVersion"))]
+    version = text(object_ref.get("apiVersion"))
     namespace = text(object_ref.get("namespace"))
-    if namespace:
-        parts += ["namespaces", namespace]
-    parts += [text(object_ref.get("resource")), text(object_ref.get("name")), text(object_ref.get("subresource"))]
-    return "/".join(part for part in parts if part)
+    return "/".join(filter(None, (
+        api_group, version, "namespaces" if namespace else "", namespace, text(object_ref.get("resource")),
+        text(object_ref.get("name")), text(object_ref.get("subresource")))))
 
 
 # --- secret values in request/response objects ------------------------------------------------------

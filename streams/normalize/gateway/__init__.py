@@ -15,8 +15,9 @@ from streams.normalize.redact import Redactor
 
 ACCEPTS_TEXT = True
 
-# Most voluminous first (sensor logs), and each detect() is a few dict lookups.
-_JSON_FORMATS = (zeek, kong, envoy, apigw)
+# Zeek (sensor logs, the most voluminous) is tried first, by its log type; then these, whose detect()
+# is a few dict lookups each.
+_OTHER_JSON_FORMATS = (kong, envoy, apigw)
 FORMATS: tuple[str, ...] = (
     apigw.FORMAT, envoy.FORMAT, kong.FORMAT, nginx.FORMAT, squid.FORMAT, *zeek.FORMATS,
 )
@@ -37,7 +38,10 @@ def split(document: Any) -> list[Any]:
 
 def normalize(record: Any, raw: str, meta: RecordMeta, redactor: Redactor | None = None) -> dict:
     if isinstance(record, dict):
-        for module in _JSON_FORMATS:
+        zeek_log = zeek.log_type(record)
+        if zeek_log:
+            return zeek.normalize_log(zeek_log, record, raw, meta)
+        for module in _OTHER_JSON_FORMATS:
             if module.detect(record):
                 return module.normalize(record, raw, meta)
         raise NormalizeError("unknown_format", "no gateway JSON format has these fields")

@@ -18,17 +18,19 @@ from streams.normalize.base import NormalizeError, RecordMeta
 from streams.normalize.gateway._common import (
     address_ip,
     byte_count,
-    epoch_ms_from_clf_cached,
+    epoch_ms_from_clf,
     epoch_ms_from_millis,
     first_text,
     host_of,
-    http_event,
     http_status,
+    http_template,
     source_id,
+    start_http_event,
     text,
 )
 
 FORMAT = "aws_apigw"
+_TEMPLATE = http_template(FORMAT)
 
 
 # Identity fields, most specific first, each under its dotted and short spellings, with the actor
@@ -78,7 +80,7 @@ def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
     if epoch not in (None, "", "-"):
         time = epoch_ms_from_millis(epoch)
     elif text(record.get("requestTime")):
-        time = epoch_ms_from_clf_cached(text(record["requestTime"]))
+        time = epoch_ms_from_clf(text(record["requestTime"]))
     else:
         raise NormalizeError("missing_field", "API Gateway record has no requestTime or requestTimeEpoch")
 
@@ -97,23 +99,17 @@ def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
             actor_type = kind
             break
 
-    return http_event(
-        source_format=FORMAT,
-        raw=raw,
-        meta=meta,
-        event_id=source_id(text(record.get("requestId")) or text(record.get("extendedRequestId")), FORMAT, raw),
-        time=time,
-        method=method,
-        status_code=http_status(record.get("status")),
-        target_host=host,
-        # API Gateway serves HTTPS only; $context has no query string.
-        target_url=f"https://{host}{path}" if host and path.startswith("/") else path,
-        target_resource=text(record.get("resourcePath")) or route_key,
-        actor=actor,
-        actor_type=actor_type,
-        src_ip=address_ip(first_text(fields, _SOURCE_IP)),
-        user_agent=first_text(fields, _USER_AGENT),
-        status_detail=first_text(fields, _ERROR),
-        bytes_out=byte_count(record.get("responseLength")),
-        cloud_account=text(record.get("accountId")),
-    )
+    event_id = source_id(text(record.get("requestId")) or text(record.get("extendedRequestId")), FORMAT, raw)
+    event = start_http_event(_TEMPLATE, event_id, time, raw, meta,
+                             method=method, status_code=http_status(record.get("status")), target_host=host)
+    # API Gateway serves HTTPS only; $context has no query string.
+    event["target_url"] = f"https://{host}{path}" if host and path.startswith("/") else path
+    event["target_resource"] = text(record.get("resourcePath")) or route_key
+    event["actor"] = actor
+    event["actor_type"] = actor_type
+    event["src_ip"] = address_ip(first_text(fields, _SOURCE_IP))
+    event["user_agent"] = first_text(fields, _USER_AGENT)
+    event["status_detail"] = first_text(fields, _ERROR)
+    event["bytes_out"] = byte_count(record.get("responseLength"))
+    event["cloud_account"] = text(record.get("accountId"))
+    return event

@@ -26,13 +26,15 @@ from streams.normalize.gateway._common import (
     first_value,
     host_of,
     host_of_url,
-    http_event,
     http_status,
+    http_template,
     source_id,
+    start_http_event,
     text,
 )
 
 FORMAT = "envoy"
+_TEMPLATE = http_template(FORMAT)
 
 _METHOD = ("method", ":method")
 # The path before any route rewrite is what the client asked for.
@@ -50,7 +52,7 @@ _ENVOY_ONLY = ("response_flags", "response_code", "upstream_host", "bytes_sent",
 
 
 def detect(record: dict) -> bool:
-    return "start_time" in record and any(key in record for key in _ENVOY_ONLY)
+    return "start_time" in record and not record.keys().isdisjoint(_ENVOY_ONLY)
 
 
 def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
@@ -84,23 +86,18 @@ def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
         src_ip = first_forwarded_ip(first_text(record, _FORWARDED_FOR))
     actor = first_text(record, _PEER_IDENTITY)
 
-    return http_event(
-        source_format=FORMAT,
-        raw=raw,
-        meta=meta,
-        event_id=source_id(first_text(record, _REQUEST_ID), FORMAT, raw),
-        time=epoch_ms_from_any(start_time),
-        method=method,
-        status_code=status,
-        target_host=host,
-        outcome=outcome,
-        target_url=target_url,
-        target_resource=first_text(record, _UPSTREAM),
-        actor=actor,
-        actor_type="mtls_peer" if actor else "",
-        src_ip=src_ip,
-        user_agent=first_text(record, _USER_AGENT),
-        status_detail=status_detail,
-        bytes_in=byte_count(record.get("bytes_received")),
-        bytes_out=byte_count(record.get("bytes_sent")),
+    event = start_http_event(
+        _TEMPLATE, source_id(first_text(record, _REQUEST_ID), FORMAT, raw), epoch_ms_from_any(start_time), raw, meta,
+        method=method, status_code=status, target_host=host, outcome=outcome,
     )
+    event["target_url"] = target_url
+    event["target_resource"] = first_text(record, _UPSTREAM)
+    if actor:
+        event["actor"] = actor
+        event["actor_type"] = "mtls_peer"
+    event["src_ip"] = src_ip
+    event["user_agent"] = first_text(record, _USER_AGENT)
+    event["status_detail"] = status_detail
+    event["bytes_in"] = byte_count(record.get("bytes_received"))
+    event["bytes_out"] = byte_count(record.get("bytes_sent"))
+    return event

@@ -26,13 +26,15 @@ from streams.normalize.gateway._common import (
     epoch_ms_from_millis,
     host_of,
     host_of_url,
-    http_event,
     http_status,
+    http_template,
     source_id,
+    start_http_event,
     text,
 )
 
 FORMAT = "kong"
+_TEMPLATE = http_template(FORMAT)
 
 
 def detect(record: dict) -> bool:
@@ -80,21 +82,17 @@ def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
         actor = text(_object(record, "authenticated_entity").get("id"))
     request_id = text(request.get("id")) or _header(response_headers, "x-kong-request-id")
 
-    return http_event(
-        source_format=FORMAT,
-        raw=raw,
-        meta=meta,
-        event_id=source_id(request_id, FORMAT, raw),
-        time=epoch_ms_from_millis(record["started_at"]),
-        method=text(request.get("method")),
-        status_code=http_status(response.get("status")),
-        target_host=host,
-        target_url=url or text(request.get("uri")),
-        target_resource=text(service.get("name")) or text(_object(record, "route").get("name")),
-        actor=actor,
-        actor_type="kong_consumer" if actor else "",
-        src_ip=address_ip(text(record.get("client_ip"))),
-        user_agent=_header(request_headers, "user-agent"),
-        bytes_in=byte_count(request.get("size")),
-        bytes_out=byte_count(response.get("size")),
+    event = start_http_event(
+        _TEMPLATE, source_id(request_id, FORMAT, raw), epoch_ms_from_millis(record["started_at"]), raw, meta,
+        method=text(request.get("method")), status_code=http_status(response.get("status")), target_host=host,
     )
+    event["target_url"] = url or text(request.get("uri"))
+    event["target_resource"] = text(service.get("name")) or text(_object(record, "route").get("name"))
+    if actor:
+        event["actor"] = actor
+        event["actor_type"] = "kong_consumer"
+    event["src_ip"] = address_ip(text(record.get("client_ip")))
+    event["user_agent"] = _header(request_headers, "user-agent")
+    event["bytes_in"] = byte_count(request.get("size"))
+    event["bytes_out"] = byte_count(response.get("size"))
+    return event

@@ -21,15 +21,17 @@ from streams.normalize.base import NormalizeError, RecordMeta
 from streams.normalize.gateway._common import (
     address_ip,
     byte_count,
-    epoch_ms_from_clf_cached,
+    epoch_ms_from_clf,
     host_of,
     host_of_url,
-    http_event,
     http_status,
+    http_template,
     source_id,
+    start_http_event,
 )
 
 FORMAT = "nginx"
+_TEMPLATE = http_template(FORMAT)
 
 # key=value names in extended formats (NGINX's main_ext abbreviations and spelled-out variants).
 _HOST_KEYS = ("host", "http_host")
@@ -102,7 +104,10 @@ def normalize(line: str, raw: str, meta: RecordMeta) -> dict:
     status_and_bytes = pieces[2].split()
     if len(status_and_bytes) != 2:
         raise NormalizeError("malformed_line", "expected status and bytes after the request")
-    named, quoted, bare = _tail_fields(pieces[6:])
+    if len(pieces) > 7 or pieces[6].strip():
+        named, quoted, bare = _tail_fields(pieces[6:])
+    else:  # plain combined: nothing after the user agent
+        named, quoted, bare = {}, [], []
 
     request_line = pieces[1].split()
     method = target = ""
@@ -126,22 +131,18 @@ def normalize(line: str, raw: str, meta: RecordMeta) -> dict:
         request_length = request_length or bare[0]
         request_id = request_id or (bare[-1] if bare[-1] != "-" else "")
 
-    return http_event(
-        source_format=FORMAT,
-        raw=raw,
-        meta=meta,
-        event_id=source_id(request_id, FORMAT, raw),
-        time=epoch_ms_from_clf_cached(line[bracket + 2:close]),
-        method=method,
-        status_code=http_status(status_and_bytes[0]),
-        target_host=host,
-        # nginx does not log the scheme: an origin-form path stays a path.
-        target_url=target,
-        actor="" if remote_user == "-" else remote_user,
-        actor_type="" if remote_user == "-" else "http_basic",
-        src_ip=address_ip(remote_addr),
-        user_agent="" if pieces[5] == "-" else pieces[5],
-        status_detail="" if method else "unparsed request line",
-        bytes_in=byte_count(request_length),
-        bytes_out=byte_count(status_and_bytes[1]),
+    event = start_http_event(
+        _TEMPLATE, source_id(request_id, FORMAT, raw), epoch_ms_from_clf(line[bracket + 2:close]), raw, meta,
+        method=method, status_code=http_status(status_and_bytes[0]), target_host=host,
     )
+    # nginx does not log the scheme: an origin-form path stays a path.
+    event["target_url"] = target
+    if remote_user != "-":
+        event["actor"] = remote_user
+        event["actor_type"] = "http_basic"
+    event["src_ip"] = address_ip(remote_addr)
+    event["user_agent"] = "" if pieces[5] == "-" else pieces[5]
+    event["status_detail"] = "" if method else "unparsed request line"
+    event["bytes_in"] = byte_count(request_length)
+    event["bytes_out"] = byte_count(status_and_bytes[1])
+    return event

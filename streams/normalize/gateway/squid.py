@@ -17,13 +17,15 @@ from streams.normalize.gateway._common import (
     epoch_ms_from_decimal,
     host_of,
     host_of_url,
-    http_event,
     http_status,
+    http_template,
     source_id,
+    start_http_event,
 )
 
 FORMAT = "squid"
 _FIELDS = 10
+_TEMPLATE = http_template(FORMAT)
 
 
 def detect(line: str) -> bool:
@@ -51,21 +53,16 @@ def normalize(line: str, raw: str, meta: RecordMeta) -> dict:
     peer_code, _, peer = hierarchy.partition("/")
     user = "" if user == "-" else user
 
-    return http_event(
-        source_format=FORMAT,
-        raw=raw,
-        meta=meta,
-        event_id=source_id("", FORMAT, raw),
-        time=epoch_ms_from_decimal(timestamp),
-        method=method,
-        status_code=http_status(status_text),
-        target_host=host,
-        target_url=url,
-        # The server Squid actually connected to (HIER_DIRECT/<ip>) or the parent proxy.
-        target_resource="" if peer == "-" else peer,
-        actor=user,
-        actor_type="proxy_user" if user else "",
-        src_ip=address_ip(client),
-        status_detail=f"{result_code} {peer_code}".strip(),
-        bytes_out=byte_count(size),
+    event = start_http_event(
+        _TEMPLATE, source_id("", FORMAT, raw), epoch_ms_from_decimal(timestamp), raw, meta,
+        method=method, status_code=http_status(status_text), target_host=host,
     )
+    event["target_url"] = url
+    # The server Squid actually connected to (HIER_DIRECT/<ip>) or the parent proxy.
+    event["target_resource"] = "" if peer == "-" else peer
+    event["actor"] = user
+    event["actor_type"] = "proxy_user" if user else ""
+    event["src_ip"] = address_ip(client)
+    event["status_detail"] = f"{result_code} {peer_code}".strip()
+    event["bytes_out"] = byte_count(size)
+    return event

@@ -14,14 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.event import DNS_QUERY, NETWORK_TRAFFIC, OCSF_DNS_ACTIVITY, OCSF_NETWORK_ACTIVITY
-from streams.normalize.base import NormalizeError, RecordMeta, epoch_ms_from_iso, new_event
+from streams.normalize.base import NormalizeError, RecordMeta
 from streams.normalize.gateway._common import (
-    FAMILY,
     address_ip,
     endpoint,
     epoch_ms_from_decimal,
+    epoch_ms_from_iso,
+    event_template,
     host_of,
     source_id,
+    start_event,
     text,
     to_int,
 )
@@ -33,6 +35,8 @@ FORMATS = (FORMAT_SSL, FORMAT_DNS)
 _DNS_FIELDS = ("query", "qtype_name", "rcode_name", "trans_id", "answers")
 _SSL_FIELDS = ("server_name", "ssl_history", "established", "cipher", "resumed")
 _FLAT_ID_KEYS = {field: f"id.{field}" for field in ("orig_h", "orig_p", "resp_h", "resp_p")}
+_SSL_TEMPLATE = event_template(FORMAT_SSL, OCSF_NETWORK_ACTIVITY, NETWORK_TRAFFIC, action="tls_client_hello")
+_DNS_TEMPLATE = event_template(FORMAT_DNS, OCSF_DNS_ACTIVITY, DNS_QUERY, action="dns_query")
 
 
 def log_type(record: dict) -> str:
@@ -42,9 +46,9 @@ def log_type(record: dict) -> str:
     path = record.get("_path")
     if path is not None:
         return FORMAT_SSL if path == "ssl" else FORMAT_DNS if path == "dns" else ""
-    if any(key in record for key in _DNS_FIELDS):
+    if not record.keys().isdisjoint(_DNS_FIELDS):
         return FORMAT_DNS
-    if any(key in record for key in _SSL_FIELDS):
+    if not record.keys().isdisjoint(_SSL_FIELDS):
         return FORMAT_SSL
     return ""
 
@@ -72,7 +76,11 @@ def _time(value: Any) -> int:
 
 
 def normalize(record: dict, raw: str, meta: RecordMeta) -> dict:
-    kind = log_type(record)
+    return normalize_log(log_type(record), record, raw, meta)
+
+
+def normalize_log(kind: str, record: dict, raw: str, meta: RecordMeta) -> dict:
+    """``normalize`` for a record whose ``log_type`` is ``kind`` (already known to the caller)."""
     if kind == FORMAT_SSL:
         return _ssl(record, raw, meta)
     if kind == FORMAT_DNS:
@@ -98,23 +106,14 @@ def _ssl(record: dict, raw: str, meta: RecordMeta) -> dict:
     problems = (text(record.get("last_alert")), "" if validation == "ok" else validation)
     # The SNI is the only name a TLS connection reveals; without one the host is unknown.
     server_name = host_of(text(record.get("server_name")))
-    return new_event(
-        event_id=source_id(f"{uid}:ssl", FORMAT_SSL, raw),
-        time=time,
-        source_family=FAMILY,
-        source_format=FORMAT_SSL,
-        class_uid=OCSF_NETWORK_ACTIVITY,
-        activity_id=NETWORK_TRAFFIC,
-        raw=raw,
-        meta=meta,
-        src_ip=src_ip,
-        action="tls_client_hello",
-        target_host=server_name,
-        service=server_name,
-        target_resource=endpoint(address_ip(text(_conn(record, "resp_h"))), to_int(_conn(record, "resp_p"))),
-        outcome="unknown" if established is None else "success" if established else "failure",
-        status_detail="; ".join(problem for problem in problems if problem),
-    )
+    event = start_event(_SSL_TEMPLATE, source_id(f"{uid}:ssl", FORMAT_SSL, raw), time, raw, meta)
+    event["src_ip"] = src_ip
+    event["target_host"] = server_name
+    event["service"] = server_name
+    event["target_resource"] = endpoint(address_ip(text(_conn(record, "resp_h"))), to_int(_conn(record, "resp_p")))
+    event["outcome"] = "unknown" if established is None else "success" if established else "failure"
+    event["status_detail"] = "; ".join(problem for problem in problems if problem)
+    return event
 
 
 def _dns(record: dict, raw: str, meta: RecordMeta) -> dict:
@@ -127,23 +126,14 @@ def _dns(record: dict, raw: str, meta: RecordMeta) -> dict:
     query = text(record.get("query")).rstrip(".").lower()
     rcode = text(record.get("rcode_name"))
     trans_id = to_int(record.get("trans_id"))
-    return new_event(
-        event_id=source_id(f"{uid}:dns:{'' if trans_id is None else trans_id}:{text(record.get('ts'))}",
-                           FORMAT_DNS, raw),
-        time=time,
-        source_family=FAMILY,
-        source_format=FORMAT_DNS,
-        class_uid=OCSF_DNS_ACTIVITY,
-        activity_id=DNS_QUERY,
-        raw=raw,
-        meta=meta,
-        src_ip=src_ip,
-        action="dns_query",
-        target_host=query,
-        service=query,
-        # What the name resolved to: lets IP-only traffic be tied back to the name.
-        target_resource=",".join(text(answer) for answer in answers),
-        # No rcode means Zeek saw no reply.
-        outcome="unknown" if not rcode else "success" if rcode == "NOERROR" else "failure",
-        status_detail=rcode,
-    )
+    event_id = source_id(f"{uid}:dns:{'' if trans_id is None else trans_id}:{text(record.get('ts'))}", FORMAT_DNS, raw)
+    event = start_event(_DNS_TEMPLATE, event_id, time, raw, meta)
+    event["src_ip"] = src_ip
+    event["target_host"] = query
+    event["service"] = query
+    # What the name resolved to: lets IP-only traffic be tied back to the name.
+    event["target_resource"] = ",".join(text(answer) for answer in answers)
+    # No rcode means Zeek saw no reply.
+    event["outcome"] = "unknown" if not rcode else "success" if rcode == "NOERROR" else "failure"
+    event["status_detail"] = rcode
+    return event
