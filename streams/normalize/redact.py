@@ -663,8 +663,9 @@ class Redactor:
         """Redact the event's text fields in place (after ``raw``, which decides about AWS key ids)."""
         names = [name for name in EVENT_TEXT_FIELDS if event.get(name)]
         aws_pair = _AWS_SECRET_MARKER in event.get("raw", "")
-        # One scan of all the fields says whether any needs a closer look (most often none does).
-        if not aws_pair and not _may_hold_secret("\n".join(event[name] for name in names)):
+        # One search over all the fields says whether any holds a credential: a trigger word alone (an
+        # 'api-' in a role name) is no reason to search each field again.
+        if not aws_pair and not _find("\n".join(event[name] for name in names)):
             return
         for name in names:
             redacted = self.redact_text(event[name])

@@ -17,6 +17,7 @@ from streams.detect.stage import DetectionMetrics, DetectionStage
 from streams.enrich.policy import policy_source
 from streams.normalize.redact import installation_redactor
 from streams.runtime.agents import register_detection_agent
+from streams.runtime.gc_tuning import tune_for_streaming
 from streams.runtime.ingest import IngestLoop, IngestMetrics, LandingTargets
 from streams.runtime.kafka import Topics, consumer_config, faust_broker_settings, producer_config
 from streams.runtime.query import QueryServer, clear_worker_state, ensure_token, write_worker_state
@@ -91,6 +92,7 @@ class IngestService(Service):
             normalizer=self.normalize_pool,
             redactor=redactor,
         )
+        tune_for_streaming()  # everything start-up makes exists now
         self.loop_runner.start()
         self.query_server = QueryServer(
             store=self.store, stats=self.stats, token=ensure_token(settings), port=settings.query.port,

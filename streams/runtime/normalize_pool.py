@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from streams.normalize.redact import Redactor, default_redactor
+from streams.runtime.gc_tuning import tune_for_streaming
 from streams.runtime.ingest import BatchOutput, RawMessage, process_batch
 
 __all__ = ["NormalizePool"]
@@ -35,6 +36,7 @@ def _start(policy_file: str | None, fingerprint_key: bytes) -> None:
 
     _enrich = Detectors.default(policy_source(Path(policy_file) if policy_file else None)).enrich
     _redactor = Redactor(fingerprint_key)
+    tune_for_streaming()
 
 
 def _normalize(raw: list[tuple], max_record_bytes: int, raw_cap: int, redact_bodies: bool) -> BatchOutput:
