@@ -17,6 +17,7 @@ from streams.detect.stage import DetectionMetrics, DetectionStage
 from streams.enrich.policy import policy_source
 from streams.normalize.redact import installation_redactor
 from streams.runtime.agents import register_detection_agent
+from streams.runtime.faust_transport import Transport
 from streams.runtime.gc_tuning import tune_for_streaming
 from streams.runtime.ingest import IngestLoop, IngestMetrics, LandingTargets
 from streams.runtime.kafka import Topics, consumer_config, faust_broker_settings, producer_config
@@ -91,6 +92,7 @@ class IngestService(Service):
             metrics=self.metrics,
             normalizer=self.normalize_pool,
             redactor=redactor,
+            raw_wanted=self.detectors.engine.candidates(),
         )
         tune_for_streaming()  # everything start-up makes exists now
         self.loop_runner.start()
@@ -169,6 +171,7 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
         producer_linger_ms=5,
         datadir=str(settings.data_dir.resolve() / "faust"),
     )
+    app.transport = Transport(app.conf.broker_consumer, app)  # fetches that wait 100 ms, not 1,500
     from confluent_kafka import Producer
 
     detectors = Detectors.default(policy_source(settings.detection.policy_file),

@@ -2,8 +2,8 @@
 
 In one process, normalizing (pure Python) competes for the GIL with landing and the Faust detection
 agent, so the ingest stage tops out well below what one core could normalize. With
-``AISPM_INGEST__NORMALIZE_PROCESSES=N`` each batch is split across N spawned processes; the ingest
-thread waits for them with the GIL released. Processes are spawned, not forked: the worker runs
+``AISPM_INGEST__NORMALIZE_PROCESSES=N`` (by default one per core) each batch is split across N spawned
+processes, and the ingest thread consumes the next batch while they work. Processes are spawned, not forked: the worker runs
 librdkafka and asyncio threads that a fork would copy in an undefined state.
 """
 
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -21,7 +23,7 @@ from streams.normalize.redact import Redactor, default_redactor
 from streams.runtime.gc_tuning import tune_for_streaming
 from streams.runtime.ingest import BatchOutput, RawMessage, process_batch
 
-__all__ = ["NormalizePool"]
+__all__ = ["NormalizePool", "Pending"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,17 @@ def _normalize(raw: list[tuple], max_record_bytes: int, raw_cap: int, redact_bod
                          raw_cap=raw_cap, redact_bodies=redact_bodies, enrich=_enrich, redactor=_redactor)
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A batch being normalized: call it to wait for the output; ``done()`` says whether that waits."""
+
+    result: Callable[[], BatchOutput]
+    done: Callable[[], bool]
+
+    def __call__(self) -> BatchOutput:
+        return self.result()
+
+
 class NormalizePool:
     def __init__(self, processes: int, *, max_record_bytes: int, raw_cap: int, redact_bodies: bool,
                  policy_file: Path | None, redactor: Redactor | None = None) -> None:
@@ -62,25 +75,42 @@ class NormalizePool:
 
     def __call__(self, messages: list[RawMessage]) -> BatchOutput:
         """Normalized and enriched events and dead letters of ``messages``, in their order."""
+        return self.submit(messages)()
+
+    def submit(self, messages: list[RawMessage]) -> Pending:
+        """Start normalizing ``messages``; the returned function waits for the result (raises
+        ``BrokenProcessPool`` if a process died, after starting new ones: submit the batch again).
+        The caller goes on meanwhile, e.g. consuming the next batch."""
         raw = [(m.family, m.topic, m.partition, m.offset, m.value, m.timestamp_ms) for m in messages]
         size = -(-len(raw) // self.processes) or 1
+        pool = self._pool
         try:
-            parts = [self._pool.submit(_normalize, raw[start:start + size], *self._options)
+            parts = [pool.submit(_normalize, raw[start:start + size], *self._options)
                      for start in range(0, len(raw), size)]
-            outputs = [part.result() for part in parts]
         except BrokenProcessPool:
-            # A pool process died (e.g. killed for memory): start a new pool; the caller retries.
-            log.error("a normalizing process died; starting new ones")
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
+            self._restart(pool)
             raise
-        merged = BatchOutput()
-        for output in outputs:
-            merged.events.extend(output.events)
-            merged.dead_letters.extend(output.dead_letters)
-        frames = [output.frame for output in outputs if output.frame is not None]
-        merged.frame = pl.concat(frames, how="vertical") if frames else None
-        return merged
+
+        def result() -> BatchOutput:
+            try:
+                outputs = [part.result() for part in parts]
+            except BrokenProcessPool:
+                self._restart(pool)
+                raise
+            # The parts came as frames (see BatchOutput): merged as frames, no event dict is made here.
+            frames = [output.frame for output in outputs if output.frame is not None]
+            return BatchOutput(dead_letters=[row for output in outputs for row in output.dead_letters],
+                               frame=pl.concat(frames, how="vertical") if frames else None)
+
+        return Pending(result, lambda: all(part.done() for part in parts))
+
+    def _restart(self, broken: ProcessPoolExecutor) -> None:
+        """A pool process died (e.g. killed for memory): start a new pool (once), the caller retries."""
+        if self._pool is not broken:
+            return
+        log.error("a normalizing process died; starting new ones")
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

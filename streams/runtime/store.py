@@ -22,6 +22,7 @@ from schemas.columns import FrameSchema
 from schemas.dead_letter import DeadLetterRow
 from schemas.event import EVENT_DEFAULTS, NormalizedEvent
 from streams.detect.alerts import AlertTally
+from streams.normalize.batch import as_dicts
 from streams.runtime.sandbox import AnalystQueries
 from streams.settings import Settings
 
@@ -124,13 +125,16 @@ class LandResult:
 
 @dataclass(frozen=True, slots=True)
 class NewEvents:
-    """The events of a batch that are not stored yet (first of each id), ready to insert."""
+    """The rows of a checked events frame that are not stored yet (first of each id), ready to insert."""
 
-    events: list[dict]
+    frame: pl.DataFrame
     keys: list[int]
+    """Each row's ``event_key``."""
     duplicates: int
-    frame: pl.DataFrame | None = None
-    """The same events as the batch's checked frame holds them (None: built from ``events``)."""
+
+    @property
+    def events(self) -> list[dict]:
+        return as_dicts(self.frame)
 
 
 class Store:
@@ -207,36 +211,31 @@ class Store:
     # -- writing -----------------------------------------------------------------------------------
     def land_events(self, events: list[dict]) -> LandResult:
         """Insert events not stored yet (by event_id), as one Arrow batch."""
-        new = self.new_events(events)
+        new = self.new_events(EVENTS.frame(events).with_columns(
+            pl.col(name).fill_null(default) for name, default in _EVENT_FILLS.items()))
         self.insert_events(new)
-        return LandResult(len(new.events), new.duplicates)
+        return LandResult(new.frame.height, new.duplicates)
 
-    def new_events(self, events: list[dict], frame: pl.DataFrame | None = None) -> NewEvents:
-        """The events whose ids are neither stored nor earlier in the batch (``frame``: the same events
-        as a checked frame, which the insert then reuses)."""
-        first_of_id: dict[str, int] = {}
-        for position, event in enumerate(events):
-            first_of_id.setdefault(event["event_id"], position)
-        if not first_of_id:
-            return NewEvents([], [], len(events))
-        keys = {event_id: event_key(event_id) for event_id in first_of_id}
-        times = [events[position]["time"] for position in first_of_id.values()]
+    def new_events(self, frame: pl.DataFrame) -> NewEvents:
+        """The rows of a checked events frame whose ids are neither stored nor earlier in the frame."""
+        first = frame.filter(pl.col("event_id").is_first_distinct()) if frame.height else frame
+        if first.height == 0:
+            return NewEvents(first, [], frame.height)
+        ids = first["event_id"].to_list()
+        keys = [event_key(event_id) for event_id in ids]
+        times = first["time"].dt.epoch("ms")
         with self._lock:
-            known = self._stored_event_ids(list(keys.values()), min(times), max(times))
-        kept = [position for event_id, position in first_of_id.items() if event_id not in known]
-        unstored = [events[position] for position in kept]
-        kept_frame = None
-        if frame is not None:
-            kept_frame = frame if len(kept) == frame.height else frame[kept]
-        return NewEvents(unstored, [keys[event["event_id"]] for event in unstored], len(events) - len(unstored),
-                         kept_frame)
+            known = self._stored_event_ids(keys, times.min(), times.max())
+        if known:
+            kept = [event_id not in known for event_id in ids]
+            first = first.filter(pl.Series(kept, dtype=pl.Boolean))
+            keys = [key for key, keep in zip(keys, kept, strict=True) if keep]
+        return NewEvents(first, keys, frame.height - first.height)
 
     def insert_events(self, new: NewEvents) -> None:
-        if not new.events:
+        if not new.keys:
             return
-        frame = new.frame if new.frame is not None else EVENTS.frame(new.events).with_columns(
-            pl.col(name).fill_null(default) for name, default in _EVENT_FILLS.items())
-        frame = frame.with_columns(pl.Series("event_key", new.keys, dtype=pl.UInt64()))
+        frame = new.frame.with_columns(pl.Series("event_key", new.keys, dtype=pl.UInt64()))
         with self._lock:
             self.client.insert_arrow("events", frame.to_arrow())
 

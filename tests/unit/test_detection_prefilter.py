@@ -3,6 +3,7 @@ that must never cost a finding."""
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from streams.demo import demo_policy_path, generate
@@ -10,7 +11,7 @@ from streams.detect.engine import discover_rules
 from streams.detect.pipeline import Detectors
 from streams.detect.stage import DetectionStage, MemoryDetectionStore
 from streams.enrich.policy import Policy
-from streams.normalize.batch import check_events
+from streams.normalize.batch import check_events, decode_events
 from streams.runtime.ingest import RawMessage, process_batch, route_frame
 
 RULES = discover_rules()
@@ -52,3 +53,24 @@ def test_the_demo_incidents_are_found_alike_with_and_without_the_prefilter() -> 
     with_prefilter, without = _findings(arrow), _findings(as_json)
     assert len(without) > 50, "the demo's incidents must raise findings for this test to mean something"
     assert sorted(with_prefilter) == sorted(without)
+
+
+def test_events_no_rule_can_match_travel_without_their_raw_record_and_nothing_is_missed() -> None:
+    policy = Policy.from_file(demo_policy_path())
+    detectors = Detectors.default(lambda: policy)
+    raw = [RawMessage(family, f"raw.{family}", 0, offset, value, 0)
+           for family, values in generate(seed=7).items() for offset, value in enumerate(values)]
+    out = process_batch(raw, max_record_bytes=1 << 20, raw_cap=1 << 16, enrich=detectors.enrich)
+    whole = [message for _, message in route_frame(out.frame, partitions=4, per_message=100)]
+    lean = [message for _, message in route_frame(out.frame, partitions=4, per_message=100,
+                                                  raw_wanted=detectors.engine.candidates())]
+
+    rows = pl.concat([decode_events(message) for message in lean])
+    assert rows.height == out.frame.height  # every event still goes: the clock reads them all
+    kept = rows.filter(pl.col("raw") != "")
+    assert 0 < kept.height < rows.height / 2
+    assert kept.height == out.frame.filter(detectors.engine.candidates()).height
+    assert sum(map(len, lean)) < 0.75 * sum(map(len, whole))
+    found = _findings(lean)
+    assert len(found) > 50
+    assert found == _findings(whole)

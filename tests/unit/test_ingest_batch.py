@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import orjson
 
 from streams.normalize.batch import as_dicts, decode_events
@@ -84,3 +86,16 @@ def test_a_poison_record_costs_only_itself_in_a_batch() -> None:
     assert len(out.events) == 3
     assert [row["reason"] for row in out.dead_letters] == ["too_deep"]
     assert out.dead_letters[0]["kafka_offset"] == 0
+
+
+def test_a_copy_of_a_batch_output_carries_its_frame_and_gives_back_the_same_events() -> None:
+    # What a normalizing process sends to the worker: the frame, not 5,000 dicts beside it.
+    out = process_batch(messages("cloudtrail", [*stratus(), b"{not json"]), max_record_bytes=1 << 20,
+                        raw_cap=4096)
+    assert out.events and out.frame is not None
+    copy = pickle.loads(pickle.dumps(out))
+    state = out.__getstate__()
+    assert state[0] is None and state[2] is out.frame
+    assert copy.frame.equals(out.frame)
+    assert copy.events == out.events
+    assert copy.dead_letters == out.dead_letters

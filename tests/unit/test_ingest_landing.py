@@ -34,7 +34,7 @@ class Targets:
 
     def landing(self) -> LandingTargets:
         return LandingTargets(
-            new_events=lambda events, frame=None: NewEvents(events, [0] * len(events), 0),
+            new_events=lambda frame: NewEvents(frame, [0] * frame.height, 0),
             insert_events=self.insert, land_dead_letters=lambda rows: None,
             send_events=self.forwarded.extend, send_dead_letters=lambda messages: None,
         )

@@ -1,0 +1,20 @@
+"""`make bench` measures the path the worker takes: its stage costs run on the real code, end to end."""
+
+from pathlib import Path
+
+from streams.harness.bench import mixed_events, stage_costs
+
+
+def test_stage_costs_cover_every_stage_of_the_worker_path(tmp_path: Path):
+    events = mixed_events(3000)
+    produced = sum(len(values) for values in events.values())
+    result = stage_costs(events, tmp_path / "stages", batch_size=1000)
+
+    # Malformed records of the mix become dead letters; every other message gives at least one event.
+    assert 0.9 * produced <= result["events"]
+    costs = result["cpu_us_per_event"]
+    stages = ("normalize", "enrich", "dedup", "encode", "decode", "detect", "insert")
+    assert set(costs) == {*stages, "total"}
+    assert all(costs[stage] >= 0 for stage in stages)
+    assert costs["normalize"] > 0 and costs["insert"] > 0
+    assert abs(costs["total"] - sum(costs[stage] for stage in stages)) < 0.05
