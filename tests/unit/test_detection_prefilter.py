@@ -12,7 +12,7 @@ from streams.detect.pipeline import Detectors
 from streams.detect.stage import DetectionStage, MemoryDetectionStore
 from streams.enrich.policy import Policy
 from streams.normalize.batch import check_events, decode_events
-from streams.runtime.ingest import RawMessage, process_batch, route_frame
+from streams.runtime.ingest import BatchOutput, RawMessage, process_batch, route_frame
 
 RULES = discover_rules()
 
@@ -40,14 +40,19 @@ def _findings(values: list[bytes]) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def test_the_demo_incidents_are_found_alike_with_and_without_the_prefilter() -> None:
-    import orjson
-
+def _demo_batch() -> tuple[Detectors, BatchOutput]:
+    """The demo's traffic, normalized and enriched as the worker does it."""
     policy = Policy.from_file(demo_policy_path())
     detectors = Detectors.default(lambda: policy)
     raw = [RawMessage(family, f"raw.{family}", 0, offset, value, 0)
            for family, values in generate(seed=7).items() for offset, value in enumerate(values)]
-    out = process_batch(raw, max_record_bytes=1 << 20, raw_cap=1 << 16, enrich=detectors.enrich)
+    return detectors, process_batch(raw, max_record_bytes=1 << 20, raw_cap=1 << 16, enrich=detectors.enrich)
+
+
+def test_the_demo_incidents_are_found_alike_with_and_without_the_prefilter() -> None:
+    import orjson
+
+    _, out = _demo_batch()
     arrow = [message for _, message in route_frame(out.frame, partitions=4, per_message=100)]
     as_json = [orjson.dumps(out.events[start:start + 100]) for start in range(0, len(out.events), 100)]
     with_prefilter, without = _findings(arrow), _findings(as_json)
@@ -56,11 +61,7 @@ def test_the_demo_incidents_are_found_alike_with_and_without_the_prefilter() -> 
 
 
 def test_events_no_rule_can_match_travel_without_their_raw_record_and_nothing_is_missed() -> None:
-    policy = Policy.from_file(demo_policy_path())
-    detectors = Detectors.default(lambda: policy)
-    raw = [RawMessage(family, f"raw.{family}", 0, offset, value, 0)
-           for family, values in generate(seed=7).items() for offset, value in enumerate(values)]
-    out = process_batch(raw, max_record_bytes=1 << 20, raw_cap=1 << 16, enrich=detectors.enrich)
+    detectors, out = _demo_batch()
     whole = [message for _, message in route_frame(out.frame, partitions=4, per_message=100)]
     lean = [message for _, message in route_frame(out.frame, partitions=4, per_message=100,
                                                   raw_wanted=detectors.engine.candidates())]

@@ -75,3 +75,14 @@ def test_events_of_one_account_or_principal_share_a_partition() -> None:
     in_order = [item["event_id"] for _, message in routed for item in read(message)
                 if item["event_id"].startswith("ct")]
     assert in_order == [f"ct{i}" for i in range(20)], "one key's events keep their order"
+
+
+def test_the_landing_reports_where_its_time_went() -> None:
+    targets = Targets(insert_failures=0)
+    ingest = loop(targets)
+    prepared = PreparedBatch(BatchOutput(events=[event(f"t{i}") for i in range(3)]), [], {("raw", 0): 3}, [], 3)
+    ingest.land(prepared)
+    stages = ingest.metrics.snapshot()["stage_seconds"]
+    assert {"dedup", "encode", "forward", "insert", "dead_letters"} <= set(stages)
+    assert all(seconds >= 0 for seconds in stages.values())
+    assert len(targets.inserted) == 3
