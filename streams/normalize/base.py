@@ -333,23 +333,27 @@ def epoch_ms_from_iso(value: Any) -> int:
     if value.__class__ is str:
         second_ms = _SECOND_MS.get(value[16:])
         if second_ms is not None:
-            minute_ms = _MINUTE_MS.get(value[:16])
-            if minute_ms is None:
-                minute_ms = _minute_ms(value[:16])
-            if minute_ms is not None:
-                ms = minute_ms + second_ms
+            minute = _MINUTE_SECONDS.get(value[:16])
+            if minute is None:
+                minute = minute_seconds(value[:16])
+            if minute is not None:
+                ms = minute * 1000 + second_ms
                 return ms if _MIN_MS <= ms <= _MAX_MS else checked_ms(ms)
     return _epoch_ms_from_iso_text(value)
 
 
 _SECOND_MS = {f":{second:02d}Z": second * 1000 for second in range(60)}  # how a whole-second UTC time ends
 _MINUTE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
-_MAX_CACHED_MINUTES = 10_000  # about a week of minutes; cleared when full
-_MINUTE_MS: dict[str, int] = {}
+_MAX_CACHED_MINUTES = 10_000  # about a week of minutes; cleared when full, whatever a sender writes
+_MINUTE_SECONDS: dict[str, int] = {}
 
 
-def _minute_ms(prefix: str) -> int | None:
-    """Epoch ms of ``YYYY-MM-DDTHH:MM`` in UTC, remembered; None when it is no valid minute."""
+def minute_seconds(prefix: str) -> int | None:
+    """Epoch seconds of ``YYYY-MM-DDTHH:MM`` in UTC, remembered; None when it is no valid minute.
+    (The fast paths of every ISO time parser: the minute parsed once, the seconds added.)"""
+    seconds = _MINUTE_SECONDS.get(prefix)
+    if seconds is not None:
+        return seconds
     if not _MINUTE.fullmatch(prefix):
         return None
     try:
@@ -357,10 +361,10 @@ def _minute_ms(prefix: str) -> int | None:
                           int(prefix[14:16]), tzinfo=UTC)
     except ValueError:
         return None
-    if len(_MINUTE_MS) >= _MAX_CACHED_MINUTES:
-        _MINUTE_MS.clear()
-    ms = _MINUTE_MS[prefix] = int(minute.timestamp()) * 1000
-    return ms
+    if len(_MINUTE_SECONDS) >= _MAX_CACHED_MINUTES:
+        _MINUTE_SECONDS.clear()
+    seconds = _MINUTE_SECONDS[prefix] = int(minute.timestamp())
+    return seconds
 
 
 def _epoch_ms_from_iso_text(value: Any) -> int:

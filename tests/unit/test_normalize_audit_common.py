@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.normalize.audit import _common
+from streams.normalize import base
 from streams.normalize.audit._common import audit_event, detail, first_text, http_status, iso_epoch_ms, text
 from streams.normalize.base import NormalizeError, RecordMeta, epoch_ms_from_iso, first_present, new_event
 
@@ -66,10 +66,10 @@ def test_iso_epoch_ms_of_what_sources_write(value: str) -> None:
 
 def test_the_minute_cache_stays_bounded_whatever_the_times() -> None:
     start = datetime(2030, 1, 1, tzinfo=UTC)
-    for minutes in range(_common._MAX_CACHED_MINUTES + 10):
+    for minutes in range(base._MAX_CACHED_MINUTES + 10):
         value = f"{start + timedelta(minutes=minutes):%Y-%m-%dT%H:%M}:00.5Z"
         assert iso_epoch_ms(value) == epoch_ms_from_iso(value)
-    assert 0 < len(_common._MINUTE_SECONDS) <= _common._MAX_CACHED_MINUTES
+    assert 0 < len(base._MINUTE_SECONDS) <= base._MAX_CACHED_MINUTES
 
 
 # --- the event dict ---------------------------------------------------------------------------------

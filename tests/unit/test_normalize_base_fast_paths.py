@@ -172,7 +172,7 @@ def test_what_the_fast_paths_remember_stays_bounded() -> None:
     assert len(base._NORMALIZED_IPS) <= base._MAX_CACHED_IPS
     for minutes in range(3 * base._MAX_CACHED_MINUTES):
         epoch_ms_from_iso(datetime.fromtimestamp(minutes * 60, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    assert len(base._MINUTE_MS) <= base._MAX_CACHED_MINUTES
+    assert len(base._MINUTE_SECONDS) <= base._MAX_CACHED_MINUTES
 
 
 NAMED = ("event_id", "time", "source_family", "source_format", "class_uid", "activity_id", "raw", "meta")

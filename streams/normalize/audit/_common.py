@@ -6,8 +6,6 @@ give the base result on generated inputs: tests/unit/test_normalize_audit_common
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -20,6 +18,7 @@ from streams.normalize.base import (
     checked_ms,
     epoch_ms_from_iso,
     may_repeat_keys,
+    minute_seconds,
     new_event,
     normalize_ip,
     repeated_key_error,
@@ -118,9 +117,7 @@ def iso_epoch_ms(value: Any) -> int:
     """
     if value.__class__ is str and len(value) > 20 and value[-1] == "Z" and value[19] == "." and value[16] == ":":
         second = _SIXTY.get(value[17:19])
-        minute = _MINUTE_SECONDS.get(value[:16])
-        if minute is None:
-            minute = _minute_seconds(value[:16])
+        minute = minute_seconds(value[:16])
         fraction = value[20:-1]
         if second is not None and minute is not None and fraction.isdigit() and fraction.isascii():
             micro_digits = fraction[:6]  # as parsing does, past microseconds the digits are dropped
@@ -132,28 +129,6 @@ def iso_epoch_ms(value: Any) -> int:
 
 _SIXTY = {f"{number:02d}": number for number in range(60)}  # "00".."59": what a second may be
 _MICROS_PER_DIGIT = {digits: 10 ** (6 - digits) for digits in range(1, 7)}  # ".5" is 500000 µs
-_MINUTE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_CACHED_MINUTES = 4096  # about three days of minutes; cleared when full, whatever a sender writes
-_MINUTE_SECONDS: dict[str, int] = {}
-
-
-def _minute_seconds(prefix: str) -> int | None:
-    """Epoch seconds of UTC ``YYYY-MM-DDTHH:MM``, remembered; None when it is no valid minute."""
-    if not _MINUTE.fullmatch(prefix):
-        return None
-    try:
-        minute = datetime(int(prefix[:4]), int(prefix[5:7]), int(prefix[8:10]), int(prefix[11:13]),
-                          int(prefix[14:16]), tzinfo=UTC)
-    except ValueError:
-        return None
-    if len(_MINUTE_SECONDS) >= _MAX_CACHED_MINUTES:
-        _MINUTE_SECONDS.clear()
-    seconds = _MINUTE_SECONDS[prefix] = (minute - _EPOCH) // _ONE_SECOND
-    return seconds
-
-
-_ONE_SECOND = timedelta(seconds=1)
 
 
 def native_id(*parts: str) -> str:
