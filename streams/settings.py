@@ -151,6 +151,26 @@ class DetectionSettings(BaseModel):
     )
 
 
+class AnomalySettings(BaseModel):
+    enabled: bool = Field(True, description="Window and score every principal's access in the worker.")
+    window_s: int = Field(600, ge=60, le=86400,
+                          description="Tumbling window of event time per principal that anomaly scoring judges.")
+    alerts_per_1000: float = Field(
+        10.0, gt=0, lt=1000,
+        description="Target alert rate: the threshold is set so that this many of every 1,000 training windows "
+                    "would alert (a window alerts when fewer than 1% of training windows were as unusual).")
+    lateness_s: int = Field(
+        120, ge=0, le=86400,
+        description="A window closes once events this much newer than its end were seen; events for a "
+                    "closed window are counted as late and left out of it.")
+    reload_s: float = Field(60.0, ge=1, le=3600, description="How often the worker checks for a newly "
+                                                               "promoted anomaly model.")
+    history_items: int = Field(
+        500, ge=10, le=100_000,
+        description="Most items (actions, networks, user agents, regions, hours) remembered per principal and "
+                    "kind; the least recently seen are forgotten first.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AISPM_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -163,6 +183,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     query: QuerySettings = QuerySettings()
     detection: DetectionSettings = DetectionSettings()
+    anomaly: AnomalySettings = AnomalySettings()
     web_port: int = Field(16066, ge=1024, le=65535, description="Faust's web port, bound to 127.0.0.1.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -79,6 +79,12 @@ class WorkerHandle:
 
         return remote_stats(self.settings())["ingest"]
 
+    def stats_all(self) -> dict:
+        """Every part's counters: ingest, detection, anomaly."""
+        from streams.runtime.query import remote_stats
+
+        return remote_stats(self.settings())
+
     def query(self, sql: str, parameters: dict | None = None) -> list[list]:
         from streams.runtime.query import remote_query
 

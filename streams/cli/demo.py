@@ -18,13 +18,29 @@ if TYPE_CHECKING:
 @click.option("--seed", default=7, show_default=True, help="Seed of the deterministic traffic generator.")
 @click.option("--scale", default=1, show_default=True, type=click.IntRange(1, 100))
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for everything to land.")
+@click.option("--write", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the demo traffic as log files under this folder instead (history/ with benign days "
+                   "before the demo window, day/ with the incidents and a labels file), and start nothing.")
+@click.option("--history-days", default=7, show_default=True, type=click.IntRange(1, 60),
+              help="Benign days in history/ (with --write).")
 @output_options("table", "json", default="table")
-def demo(seed: int, scale: int, timeout: float, fmt: str, output: Path | None) -> None:
+def demo(seed: int, scale: int, timeout: float, folder: Path | None, history_days: int, fmt: str,
+         output: Path | None) -> None:
     """Start broker, worker and store, ingest the demo data, wait until it landed, print a summary.
 
     Progress goes to stderr; the summary (this run's counts and what the store holds) to stdout.
     """
     from streams.demo.runner import DemoError, run_demo
+
+    if folder is not None:
+        from streams.demo.export import write_demo_files
+
+        written = write_demo_files(folder, seed=seed, history_days=history_days)
+        for part, paths in written.items():
+            for family, path in paths.items():
+                click.echo(f"{part} {family}: {path}")
+        click.echo(f"labels: {folder / 'day' / 'anomalous-access.labels'}")
+        return
 
     try:
         report = run_demo(settings(), seed=seed, scale=scale, timeout_s=timeout)

@@ -12,7 +12,13 @@ injected incident), ``malformed``, ``records`` and ``formats`` (the sources' wir
 ``generator`` (one run, in order), ``samples`` and ``data/`` (the bundled files).
 """
 
-from streams.demo.generator import ExpectedCounts, expected_counts, generate, generate_labelled
+from streams.demo.generator import (
+    ExpectedCounts,
+    expected_counts,
+    generate,
+    generate_history,
+    generate_labelled,
+)
 from streams.demo.incidents import INCIDENTS, Incident
 from streams.demo.malformed import MALFORMED
 from streams.demo.samples import demo_policy_path, real_samples
@@ -27,6 +33,7 @@ __all__ = [
     "demo_policy_path",
     "expected_counts",
     "generate",
+    "generate_history",
     "generate_labelled",
     "real_samples",
 ]

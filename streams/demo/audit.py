@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streams.demo import records
-from streams.demo.simulation import START_US, Simulation
+from streams.demo.simulation import Simulation
 from streams.demo.world import (
     AWS_ACCOUNT,
     AWS_USERS,
@@ -326,7 +326,7 @@ def routine_traffic(sim: Simulation) -> None:
 def _okta(sim: Simulation) -> None:
     rand = sim.rand
     for person in EMPLOYEES:
-        login = START_US + rand.between(0, 40 * 60_000_000)
+        login = sim.start_us + rand.between(0, 40 * 60_000_000)
         okta(sim, login, person, "user.session.start")
         okta(
             sim,
@@ -344,7 +344,7 @@ def _okta(sim: Simulation) -> None:
     # A mistyped password now and then, from the usual place: a negative for the takeover rule.
     for login in ("kofi.mensah", "amira.saleh"):
         person = EMPLOYEE_BY_LOGIN[login]
-        at = START_US + rand.between(0, 30 * 60_000_000)
+        at = sim.start_us + rand.between(0, 30 * 60_000_000)
         okta(sim, at, person, "user.session.start", result="FAILURE", reason="INVALID_CREDENTIALS")
         okta(sim, at + rand.between(10_000_000, 40_000_000), person, "user.session.start")
 

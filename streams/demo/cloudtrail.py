@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams.demo import records
-from streams.demo.simulation import Simulation, at_minute
+from streams.demo.simulation import Simulation
 from streams.demo.world import (
     ALL_AWS_REGIONS,
     AWS_ACCOUNT,
@@ -214,7 +214,7 @@ def routine_traffic(sim: Simulation) -> None:
     notebook_created(
         sim,
         sara,
-        at_minute(35, rand.between(0, 59)),
+        sim.at_minute(35, rand.between(0, 59)),
         "sara-churn-analysis",
         exposed=False,
         looked_at_within_s=90,
@@ -275,7 +275,7 @@ def routine_traffic(sim: Simulation) -> None:
     for _ in range(sim.count(40)):
         _ci_deploy_event(sim, sim.anytime())
     for scan in range(3 * sim.scale):
-        _posture_scan(sim, at_minute(10 + 35 * (scan % 3), rand.between(0, 59)) + (scan // 3) * 1_000_000)
+        _posture_scan(sim, sim.at_minute(10 + 35 * (scan % 3), rand.between(0, 59)) + (scan // 3) * 1_000_000)
     for _ in range(sim.count(10)):
         snapshot = f"orders-prod-{rand.hex(8)}"
         name = rand.pick(("CreateDBSnapshot", "DescribeDBSnapshots"))

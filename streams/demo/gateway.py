@@ -9,7 +9,7 @@ customers call the shop's API Gateway.
 from __future__ import annotations
 
 from streams.demo import cloudtrail, formats, records
-from streams.demo.simulation import Rand, Simulation, at_minute
+from streams.demo.simulation import Rand, Simulation
 from streams.demo.world import (
     AI_GATEWAY_HOST,
     AI_GATEWAY_IP,
@@ -191,7 +191,7 @@ def routine_traffic(sim: Simulation) -> None:
     for _ in range(sim.count(4)):
         tls(
             sim,
-            at_minute(38, 0) + rand.between(0, 240_000_000),
+            sim.at_minute(38, 0) + rand.between(0, 240_000_000),
             CI_POD_IP,
             host_address("github.com"),
             "github.com",

@@ -15,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from streams.demo import audit, cloudtrail, gateway, incidents, malformed
-from streams.demo.simulation import FAMILIES, MALFORMED_LABEL, DemoRecord, Simulation
+from streams.demo.simulation import FAMILIES, MALFORMED_LABEL, START_US, DemoRecord, Simulation
+
+DAY_US = 86_400 * 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,23 @@ def generate_labelled(seed: int = 7, scale: int = 1) -> list[DemoRecord]:
     incidents.inject_all(sim)
     malformed.inject(sim)
     return sim.records()
+
+
+def generate_history(seed: int = 7, days: int = 7, scale: int = 1) -> list[DemoRecord]:
+    """The same company's routine traffic on the ``days`` days before the demo window, at the same hours
+    of the day: benign history (no incidents, no malformed records) to train and seed baselines with.
+    Each day draws from its own seed, so days differ in timing and mix; family by family, in time order."""
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ValueError(f"days must be a positive integer, got {days!r}")
+    by_family: dict[str, list[DemoRecord]] = {family: [] for family in FAMILIES}
+    for day in range(days, 0, -1):
+        sim = Simulation(seed * 1_000 + day, scale, start_us=START_US - day * DAY_US)
+        cloudtrail.routine_traffic(sim)
+        gateway.routine_traffic(sim)
+        audit.routine_traffic(sim)
+        for record in sim.records():
+            by_family[record.family].append(record)
+    return [record for family in FAMILIES for record in by_family[family]]
 
 
 def expected_counts(seed: int = 7, scale: int = 1) -> ExpectedCounts:

@@ -115,6 +115,7 @@ def run_demo(settings: Settings, *, seed: int = 7, scale: int = 1, timeout_s: fl
 
             env["AISPM_DETECTION__POLICY_FILE"] = str(demo_policy_path())
             console.print(f"policy: {demo_policy_path()} (the demo company's sanctioned AI use)")
+        ensure_demo_model(settings, seed, console)
         started = start_worker(settings, env=env)
     else:
         console.print("[bold]aispm demo[/]: using the worker already running for this data dir")
@@ -158,6 +159,21 @@ def run_demo(settings: Settings, *, seed: int = 7, scale: int = 1, timeout_s: fl
         if started is not None:
             console.print("stopping the worker...")
             stop_worker(started)
+
+
+def ensure_demo_model(settings: Settings, seed: int, console: Console) -> None:
+    """Without a promoted anomaly model, train one on the demo company's benign days and promote it, so the
+    worker scores the demo day's windows (the worker is not running yet: the store is free)."""
+    from streams.demo.model import HISTORY_DAYS, train_demo_model
+    from streams.runtime.query import exclusive_store
+
+    with exclusive_store(settings) as store:
+        store.migrate()
+        if store.promoted_model_version() is not None:
+            return
+        console.print(f"anomaly model: training on {HISTORY_DAYS} benign days of the demo company's history...")
+        version = train_demo_model(store, settings, seed=seed)
+        console.print(f"anomaly model: {version} promoted")
 
 
 def summary_tables(settings: Settings) -> list[SummaryTable]:

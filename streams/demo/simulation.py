@@ -112,9 +112,12 @@ class DemoRecord:
 class Simulation:
     """One generation run: its random source, its scale, its AWS credentials and the records so far."""
 
-    def __init__(self, seed: int, scale: int) -> None:
+    def __init__(self, seed: int, scale: int, *, start_us: int = START_US) -> None:
         self.rand = Rand(seed)
         self.scale = scale
+        self.start_us = start_us
+        """When this run's window opens; routine traffic fills ``DURATION_US`` from here."""
+        self.end_us = start_us + DURATION_US
         self._pending: dict[str, list[tuple[int, int, bytes, str]]] = {family: [] for family in FAMILIES}
         self._sequence = 0
         # Issued before the window opens, because routine traffic, incidents and malformed records all
@@ -123,12 +126,12 @@ class Simulation:
         for person in AWS_USERS:
             self.aws_sessions[person.login] = (
                 self.rand.aws_key("ASIA"),
-                START_US - self.rand.between(0, 1_800_000_000),
+                start_us - self.rand.between(0, 1_800_000_000),
             )
         for name in ROLE_BY_NAME:
             self.aws_sessions[name] = (
                 self.rand.aws_key("ASIA"),
-                START_US - self.rand.between(0, 3_000_000_000),
+                start_us - self.rand.between(0, 3_000_000_000),
             )
         self.leaked_access_key = self.rand.aws_key("AKIA")
 
@@ -141,7 +144,11 @@ class Simulation:
         self._sequence += 1
 
     def anytime(self) -> int:
-        return self.rand.between(START_US, END_US - 60_000_000)
+        return self.rand.between(self.start_us, self.end_us - 60_000_000)
+
+    def at_minute(self, minute: int, second: int = 0) -> int:
+        """The moment ``minute:second`` after this run's window opens, in microseconds since the epoch."""
+        return self.start_us + (minute * 60 + second) * 1_000_000
 
     def soon_after(self, at_us: int, max_seconds: float) -> int:
         return at_us + self.rand.between(1_000, int(max_seconds * 1_000_000))

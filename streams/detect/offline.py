@@ -5,16 +5,18 @@ For triage, tests and backfill: the same pure functions the worker runs, with di
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+import polars as pl
 
 from streams.detect.pipeline import Detectors
 from streams.detect.stage import DetectionStage, MemoryDetectionStore
 from streams.normalize import normalize_message
 from streams.normalize.base import RecordMeta
+from streams.normalize.batch import check_events
 from streams.normalize.files import open_bytes, split_records
 from streams.normalize.redact import Redactor
 
@@ -39,6 +41,43 @@ class OfflineResult:
                 "alerts": len(self.alerts), "rule_errors": self.rule_errors[:20]}
 
 
+@dataclass
+class NormalizedBatch:
+    events: list[dict]
+    """Normalized and enriched events, in file order."""
+    dead_letter_reasons: list[str]
+
+
+def normalized_batches(family: str, paths: Iterable[Path], detectors: Detectors, *, batch_size: int = 2000,
+                       redactor: Redactor | None = None) -> Iterator[NormalizedBatch]:
+    """The files' records normalized and enriched as the stream does it, ``batch_size`` events at a time."""
+    events: list[dict] = []
+    reasons: list[str] = []
+    for path in paths:
+        for index, value in enumerate(split_records(open_bytes(path))):
+            normalized = normalize_message(family, value, RecordMeta(str(path), -1, index), redactor=redactor)
+            reasons.extend(failure.reason for failure in normalized.failures)
+            events.extend(normalized.events)
+            if len(events) >= batch_size:
+                detectors.enrich(events)
+                yield NormalizedBatch(events, reasons)
+                events, reasons = [], []
+    if events or reasons:
+        detectors.enrich(events)
+        yield NormalizedBatch(events, reasons)
+
+
+def normalized_frame(family: str, paths: Iterable[Path], detectors: Detectors, *,
+                     redactor: Redactor | None = None) -> tuple[pl.DataFrame, int]:
+    """Every event of the files as one checked frame, and how many records became dead letters."""
+    frames, dead_letters = [], 0
+    for batch in normalized_batches(family, paths, detectors, redactor=redactor):
+        checked = check_events(batch.events)
+        dead_letters += len(batch.dead_letter_reasons) + len(checked.rejected)
+        frames.append(checked.frame)
+    return (pl.concat(frames) if frames else check_events([]).frame), dead_letters
+
+
 def detect_files(family: str, paths: Iterable[Path], detectors: Detectors, *, window_ms: int,
                  batch_size: int = 2000, redactor: Redactor | None = None) -> OfflineResult:
     """``redactor`` fingerprints the credentials it redacts: pass the installation's so fingerprints
@@ -53,26 +92,14 @@ def detect_files(family: str, paths: Iterable[Path], detectors: Detectors, *, wi
     # The stream's own detection stage, with its store in memory: the same findings, alerts and counts.
     stage = DetectionStage(detectors=detectors, store=MemoryDetectionStore(), send_alerts=collect,
                            window_ms=window_ms)
-    batch: list[dict] = []
-
-    def flush() -> None:
-        detectors.enrich(batch)
-        prepared = stage.prepare_events(batch)
-        stage.commit(prepared)
-        result.findings += prepared.findings
-        result.rule_errors.extend(prepared.errors)
-        batch.clear()
-
-    for path in paths:
-        for index, value in enumerate(split_records(open_bytes(path))):
-            normalized = normalize_message(family, value, RecordMeta(str(path), -1, index), redactor=redactor)
-            result.events += len(normalized.events)
-            for failure in normalized.failures:
-                result.dead_letters += 1
-                result.dead_letter_reasons[failure.reason] = result.dead_letter_reasons.get(failure.reason, 0) + 1
-            batch.extend(normalized.events)
-            if len(batch) >= batch_size:
-                flush()
-    if batch:
-        flush()
+    for batch in normalized_batches(family, paths, detectors, batch_size=batch_size, redactor=redactor):
+        result.events += len(batch.events)
+        for reason in batch.dead_letter_reasons:
+            result.dead_letters += 1
+            result.dead_letter_reasons[reason] = result.dead_letter_reasons.get(reason, 0) + 1
+        if batch.events:
+            prepared = stage.prepare_events(batch.events)
+            stage.commit(prepared)
+            result.findings += prepared.findings
+            result.rule_errors.extend(prepared.errors)
     return result

@@ -29,6 +29,7 @@ import polars as pl
 
 from streams.detect import state as rule_state_tools
 from streams.detect.alerts import AlertEvent, AlertPlan, AlertTally, MemoryLedger
+from streams.detect.anomaly import AnomalyStage, ClosedWindows
 from streams.detect.eventtime import EventClock
 from streams.detect.pipeline import Detectors
 from streams.detect.writeback import WriteBack
@@ -94,13 +95,17 @@ class PreparedDetection:
     """The first rule errors, described."""
     sent: bool = field(default=False)
     """Set once the alerts reached the topic, so a retry of a later step does not send them again."""
+    windows: ClosedWindows | None = None
+    """Access windows this batch closed (anomaly scoring), persisted after the alerts."""
 
 
 class DetectionStage:
     def __init__(self, *, detectors: Detectors, store: DetectionStore,
                  send_alerts: Callable[[list[tuple[bytes, bytes]]], None], window_ms: int,
-                 metrics: DetectionMetrics | None = None) -> None:
+                 metrics: DetectionMetrics | None = None, anomaly: AnomalyStage | None = None) -> None:
         self.detectors = detectors
+        self.anomaly = anomaly
+        """Per-principal windows scored by the promoted model; their outliers join this stage's findings."""
         self.store = store
         self.send_alerts = send_alerts
         """Delivers (key, value) messages to the alerts topic; returns once they were delivered."""
@@ -115,6 +120,8 @@ class DetectionStage:
         """The rules' state as last saved (call once before the first batch)."""
         self.state = self.store.load_rule_state()
         log.info("detection state loaded: %d keys", len(self.state))
+        if self.anomaly is not None:
+            self.anomaly.load()
 
     def prepare(self, values: list[bytes]) -> PreparedDetection:
         """Events-topic messages -> a prepared batch.
@@ -140,6 +147,7 @@ class DetectionStage:
                 continue
             events.extend(batch)
         seen = len(events)
+        windows = None
         if frames:
             frame = pl.concat(frames, how="vertical")
             seen += frame.height
@@ -147,10 +155,12 @@ class DetectionStage:
             if newest is not None:
                 self.clock.observe([{"time": int(newest.timestamp() * 1000)}])
             events.extend(as_dicts(frame.filter(self._candidates)))
-        return self.prepare_events(events, messages=len(values), bad_messages=bad, seen=seen)
+            if self.anomaly is not None:
+                windows = self.anomaly.observe(frame)
+        return self.prepare_events(events, messages=len(values), bad_messages=bad, seen=seen, windows=windows)
 
     def prepare_events(self, events: list[dict], *, messages: int = 0, bad_messages: int = 0,
-                       seen: int | None = None) -> PreparedDetection:
+                       seen: int | None = None, windows: ClosedWindows | None = None) -> PreparedDetection:
         """Normalized (and enriched) events -> findings grouped into alerts, the state changes collected.
         ``seen``: how many events the batch held, when only some were worth passing on."""
         self.clock.observe(events)
@@ -161,10 +171,11 @@ class DetectionStage:
         self._sweep(view)
         changes = view.pending()
         view.flush()
+        findings = result.findings + (windows.findings if windows is not None else [])
         return PreparedDetection(
             messages=messages, events=len(events) if seen is None else seen,
-            plan=AlertPlan.of(result.findings, self.window_ms),
-            state_changes=changes, findings=len(result.findings), rule_errors=len(result.rule_errors),
+            plan=AlertPlan.of(findings, self.window_ms), windows=windows,
+            state_changes=changes, findings=len(findings), rule_errors=len(result.rule_errors),
             bad_messages=bad_messages,
             errors=[f"{e.rule_id} on {e.event_id}: {e.error}" for e in result.rule_errors[:_ERRORS_KEPT]],
         )
@@ -182,6 +193,8 @@ class DetectionStage:
             prepared.sent = True
             self.metrics.add(alerts_sent=len(alerts.ocsf))
         self.store.save_rule_state(prepared.state_changes)
+        if prepared.windows is not None and self.anomaly is not None:
+            self.anomaly.commit(prepared.windows)
         self.metrics.add(messages=prepared.messages, events=prepared.events, findings=prepared.findings,
                          rule_errors=prepared.rule_errors, bad_messages=prepared.bad_messages)
 

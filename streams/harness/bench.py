@@ -95,7 +95,9 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 def stage_costs(events: dict[str, list[bytes]], data_dir: Path, *, batch_size: int = 5000) -> dict[str, Any]:
     """CPU µs per event of each stage of the hot path, in this process (no Kafka, chDB for the insert)."""
+    from streams.demo.model import train_demo_model
     from streams.detect.alerts import AlertPlan
+    from streams.detect.anomaly import AnomalyStage
     from streams.detect.pipeline import Detectors
     from streams.normalize.batch import as_dicts, decode_events
     from streams.runtime.ingest import RawMessage, process_batch, route_frame
@@ -107,7 +109,10 @@ def stage_costs(events: dict[str, list[bytes]], data_dir: Path, *, batch_size: i
     settings = Settings(data_dir=data_dir)
     store = Store(settings)
     store.migrate()
-    spent = dict.fromkeys(("normalize", "enrich", "dedup", "encode", "decode", "detect", "insert"), 0.0)
+    train_demo_model(store, settings, trained_by="make bench")
+    anomaly = AnomalyStage(store=store, settings=settings.anomaly)
+    anomaly.load()
+    spent = dict.fromkeys(("normalize", "enrich", "dedup", "encode", "decode", "detect", "anomaly", "insert"), 0.0)
     total_events = 0
     state: dict[str, dict] = {}
     messages = [RawMessage(family, f"raw.{family}", 0, offset, value, 0)
@@ -137,6 +142,10 @@ def stage_costs(events: dict[str, list[bytes]], data_dir: Path, *, batch_size: i
             result = detectors.detect(decoded_events, state)
             AlertPlan.of(result.findings, settings.detection.alert_window_s * 1000)
             detected = clock()
+            closed = anomaly.observe(frame)
+            if closed is not None:
+                anomaly.commit(closed)
+            scored = clock()
             store.insert_events(new)
             inserted = clock()
             spent["normalize"] += normalized - began  # the enrichment is taken out below
@@ -144,14 +153,17 @@ def stage_costs(events: dict[str, list[bytes]], data_dir: Path, *, batch_size: i
             spent["encode"] += encoded - deduped
             spent["decode"] += decoded - encoded
             spent["detect"] += detected - decoded
-            spent["insert"] += inserted - detected
+            spent["anomaly"] += scored - detected
+            spent["insert"] += inserted - scored
             total_events += len(output.events)
     finally:
         store.close()
     spent["normalize"] -= spent["enrich"]
     per_event = {stage: round(seconds * 1e6 / max(1, total_events), 2) for stage, seconds in spent.items()}
     per_event["total"] = round(sum(per_event.values()), 2)
-    return {"events": total_events, "cpu_us_per_event": per_event}
+    return {"events": total_events, "cpu_us_per_event": per_event,
+            "anomaly_windows_closed": anomaly.metrics.windows_closed,
+            "anomaly_windows_scored": anomaly.metrics.windows_scored}
 
 
 # --- 2. the bare loop -----------------------------------------------------------------------------------
@@ -327,6 +339,15 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["AISPM_KAFKA__BOOTSTRAP_SERVERS"] = broker.bootstrap
             settings = Settings()
             ensure_topics(settings, broker.bootstrap)
+            from streams.demo.model import train_demo_model
+            from streams.runtime.store import Store
+
+            store = Store(settings)  # the worker scores with a promoted model, as a deployment does
+            try:
+                store.migrate()
+                train_demo_model(store, settings, trained_by="make bench")
+            finally:
+                store.close()
             worker = start_worker(settings)
             try:
                 producer = RawProducer(settings, broker.bootstrap)
@@ -343,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
                 elapsed = time.monotonic() - started
                 cpu_used = {name: round(seconds - cpu_before.get(name, 0.0), 2)
                             for name, seconds in _cpu_seconds(worker.pid, broker.process.pid).items()}
-                stats = remote_stats(settings)["ingest"]
+                all_stats = remote_stats(settings)
+                stats, anomaly_stats = all_stats["ingest"], all_stats.get("anomaly")
                 end_to_end = round(report.messages / elapsed)
                 # The same messages, still in the raw topics, through the bare loop (the worker is idle).
                 bare = bare_loop(settings, broker.bootstrap, report.messages)
@@ -369,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         "stages": stages,
         "paced": paced,
         "events_landed": stats["events_landed"],
+        "anomaly": anomaly_stats,
         "dead_letters": stats["dead_letters"],
         "worker_peak_rss_mb": rss,
         "worker_children_peak_rss_mb": round(helpers_rss, 1),  # normalizing processes

@@ -12,6 +12,7 @@ from typing import Any
 import faust
 from mode import Service
 
+from streams.detect.anomaly import AnomalyStage
 from streams.detect.pipeline import Detectors
 from streams.detect.stage import DetectionMetrics, DetectionStage
 from streams.enrich.policy import policy_source
@@ -32,8 +33,10 @@ class IngestService(Service):
     """Hosts the batch landing loop (confluent-kafka, own thread) and the query endpoint."""
 
     def __init__(self, *, settings: Settings, bootstrap: str, store: Store, detectors: Detectors,
-                 detection_metrics: DetectionMetrics, alert_producer: Any, **kwargs: Any) -> None:
+                 detection_metrics: DetectionMetrics, alert_producer: Any, anomaly: AnomalyStage | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.anomaly = anomaly
         self.settings = settings
         self.bootstrap = bootstrap
         self.store = store
@@ -49,6 +52,7 @@ class IngestService(Service):
 
     def stats(self) -> dict:
         return {"ingest": self.metrics.snapshot(), "detection": self.detection_metrics.snapshot(),
+                "anomaly": self.anomaly.metrics.snapshot() if self.anomaly is not None else None,
                 "ingest_running": bool(self.loop_runner and self.loop_runner.alive)}
 
     async def on_start(self) -> None:
@@ -179,14 +183,15 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
     detection_metrics = DetectionMetrics()
     alert_producer = Producer(producer_config(settings, bootstrap))
     alerts_topic = Topics.from_settings(settings).alerts
+    anomaly = AnomalyStage(store=store, settings=settings.anomaly) if settings.anomaly.enabled else None
     stage = DetectionStage(
         detectors=detectors, store=store, window_ms=settings.detection.alert_window_s * 1000,
         send_alerts=lambda messages: produce_all(alert_producer, alerts_topic,
                                                  [(None, key, value) for key, value in messages]),
-        metrics=detection_metrics,
+        metrics=detection_metrics, anomaly=anomaly,
     )
     register_detection_agent(app, settings, stage=stage)
     ingest = IngestService(settings=settings, bootstrap=bootstrap, store=store, detectors=detectors,
-                           detection_metrics=detection_metrics, alert_producer=alert_producer)
+                           detection_metrics=detection_metrics, alert_producer=alert_producer, anomaly=anomaly)
     app.aispm_ingest = ingest  # type: ignore[attr-defined]
     return app

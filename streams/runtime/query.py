@@ -22,8 +22,9 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
@@ -202,24 +203,39 @@ def wait_for_store_lock(settings: Settings, *, exclusive: bool, wait_s: float,
     return lock
 
 
+@contextmanager
+def exclusive_store(settings: Settings) -> Iterator[Any]:
+    """The store, migrated, for a command that writes to it. chDB opens in one process only, so with the
+    embedded store this holds the store lock (waiting up to ``AISPM_QUERY__LOCK_WAIT_S``) and raises
+    QueryError while `aispm up` or `aispm query` has it; a ClickHouse server takes every writer at once."""
+    from streams.runtime.store import Store
+
+    lock = None
+    if settings.clickhouse_dsn.startswith("chdb://"):
+        lock = wait_for_store_lock(settings, exclusive=True, wait_s=settings.query.lock_wait_s)
+        if lock is None:
+            raise QueryError(f"the store of {settings.data_dir} is open in another aispm process "
+                             "(`aispm up` or `aispm query`); the embedded store (chDB) opens in one process at a "
+                             "time: stop it, or use a ClickHouse server (AISPM_CLICKHOUSE__DSN)")
+    try:
+        store = Store(settings)
+        try:
+            yield store
+        finally:
+            store.close()
+    finally:
+        if lock is not None:
+            lock.release()
+
+
 def migrate_store(settings: Settings) -> list[str]:
     """Apply the DDL migrations not applied yet (`aispm db migrate`), holding the store alone meanwhile.
 
     Returns the migrations applied now. Raises QueryError while another aispm process keeps the store
     past ``AISPM_QUERY__LOCK_WAIT_S``, StoreError when a migration cannot be applied.
     """
-    from streams.runtime.store import Store
-
-    lock = wait_for_store_lock(settings, exclusive=True, wait_s=settings.query.lock_wait_s)
-    if lock is None:
-        raise QueryError(f"the store of {settings.data_dir} is open in another aispm process "
-                         "(`aispm up` or `aispm query`)")
-    with lock:
-        store = Store(settings)
-        try:
-            return store.migrate()
-        finally:
-            store.close()
+    with exclusive_store(settings) as store:
+        return store.migrate()
 
 
 # --- client ------------------------------------------------------------------------------------------

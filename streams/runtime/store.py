@@ -12,11 +12,12 @@ import threading
 import time
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import polars as pl
 
+from models.features import FEATURES
 from schemas.alert import AlertEvent, AlertRow
 from schemas.columns import FrameSchema
 from schemas.dead_letter import DeadLetterRow
@@ -25,6 +26,9 @@ from streams.detect.alerts import AlertTally
 from streams.normalize.batch import as_dicts
 from streams.runtime.sandbox import AnalystQueries
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from models.registry import ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,14 @@ _DEDUP_CHUNK = 5000
 def event_key(event_id: str) -> int:
     """The events table's 64-bit lookup key of an event id (stable across processes and versions)."""
     return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "little")
+
+
+# access_windows' columns, in the DDL's order (without landed_at, which the table fills).
+_ACCESS_WINDOW_COLUMNS: tuple[str, ...] = (
+    "actor", "population", "family", "window_start", "window_end", "first_event", "last_event", "known_principal",
+    *FEATURES, "new_action_items", "new_network_items", "new_user_agent_items", "new_region_items", "raw_score",
+    "score", "anomalous", "model_version", "feature_version", "explanation")
+_CLOSED_UNTIL = "closed_until"
 
 
 class StoreError(RuntimeError):
@@ -323,6 +335,94 @@ class Store:
             ).result_rows
             known.update(row[0] for row in rows)
         return known
+
+    # -- anomaly models ------------------------------------------------------------------------------
+    def land_model_version(self, stored: ModelVersion) -> None:
+        with self._lock:
+            self.client.insert("model_registry", [stored.row()], column_names=list(stored.COLUMNS))
+
+    def promote_model(self, version: str, *, by: str, reason: str) -> None:
+        with self._lock:
+            self.client.insert("model_promotions", [[version, by, reason]],
+                               column_names=["version", "promoted_by", "reason"])
+
+    def model_versions(self) -> list[ModelVersion]:
+        """Every version, newest first, without their blobs (``model_version`` loads one whole)."""
+        return self._model_rows(blobs=False)
+
+    def model_version(self, version: str) -> ModelVersion | None:
+        found = self._model_rows(blobs=True, version=version)
+        return found[0] if found else None
+
+    def promoted_model_version(self) -> str | None:
+        with self._lock:
+            rows = self.client.query("SELECT argMax(version, promoted_at), count() FROM model_promotions").result_rows
+        return rows[0][0] if rows and rows[0][1] else None
+
+    def _model_rows(self, *, blobs: bool, version: str | None = None) -> list[ModelVersion]:
+        from models.registry import ModelVersion
+
+        lineage = ", ".join(name for name in ModelVersion.COLUMNS if name not in ("artifact", "baseline"))
+        blob_columns = "artifact, baseline" if blobs else "'' AS artifact, '' AS baseline"
+        where = "WHERE version = {version:String}" if version is not None else ""
+        sql = (f"SELECT {lineage}, {blob_columns}, promoted FROM model_registry AS r FINAL LEFT JOIN "
+               "(SELECT version, max(promoted_at) AS promoted FROM model_promotions GROUP BY version) AS p "
+               f"USING (version) {where} ORDER BY created_at DESC")
+        with self._lock:
+            result = self.client.query(sql, parameters={"version": version} if version is not None else None,
+                                       column_formats={"artifact": "bytes", "baseline": "bytes"})
+        out = []
+        for row in result.result_rows:
+            values = dict(zip(result.column_names, row, strict=True))
+            promoted = values.pop("promoted")
+            out.append(ModelVersion(**values, promoted_at=promoted if promoted and promoted.year > 1970 else None))
+        return out
+
+    def land_access_windows(self, windows: pl.DataFrame) -> None:
+        times = ("window_start", "window_end", "first_event", "last_event")
+        frame = windows.select(
+            *(pl.from_epoch(pl.col(name), time_unit="ms").dt.replace_time_zone("UTC").alias(name)
+              if name in times else pl.col(name) for name in _ACCESS_WINDOW_COLUMNS))
+        with self._lock:
+            self.client.insert_arrow("access_windows", frame.to_arrow())
+
+    def load_principal_history(self) -> tuple[pl.DataFrame, dict[str, int]]:
+        """The principals' history as last saved, and per source family the edge up to which windows were closed."""
+        with self._lock:
+            table = self.client.query_arrow(
+                "SELECT scope, kind, item, first_seen, last_seen, windows, events FROM principal_history FINAL "
+                "WHERE NOT evicted")
+        frame = pl.from_arrow(table).with_columns(pl.col("kind").cast(pl.String))
+        markers = frame.filter((pl.col("kind") == _CLOSED_UNTIL) & (pl.col("scope") == ""))
+        history = frame.filter(pl.col("kind") != _CLOSED_UNTIL).sort("scope", "kind", "item")
+        return history, dict(markers.select("item", "windows").iter_rows())
+
+    def save_principal_history(self, changes: pl.DataFrame, evicted: pl.DataFrame,
+                               closed_until: dict[str, int]) -> None:
+        """Changed and evicted items with the families' new edges, in one insert (the newest version wins)."""
+        families = list(closed_until)
+        marker = pl.DataFrame({"scope": [""] * len(families), "kind": [_CLOSED_UNTIL] * len(families),
+                               "item": families, "first_seen": [0] * len(families), "last_seen": [0] * len(families),
+                               "windows": list(closed_until.values()), "events": [0] * len(families)},
+                              schema=changes.schema)
+        frame = pl.concat([changes.with_columns(pl.lit(False).alias("evicted")),
+                           evicted.with_columns(pl.lit(True).alias("evicted")),
+                           marker.with_columns(pl.lit(False).alias("evicted"))]).with_columns(
+            pl.lit(time.time_ns(), dtype=pl.UInt64).alias("version"))
+        with self._lock:
+            self.client.insert_arrow("principal_history", frame.to_arrow())
+
+    def events_frame(self, since_ms: int, until_ms: int) -> pl.DataFrame:
+        """The stored events of [since, until) with the columns anomaly features read, as one frame."""
+        with self._lock:
+            table = self.client.query_arrow(
+                # Not "AS time": ClickHouse would read the alias, not the column, in WHERE.
+                "SELECT event_id, toUnixTimestamp64Milli(time) AS time_ms, source_family, actor, actor_type, action, service, "
+                "target_resource, src_ip, user_agent, cloud_region, outcome, class_uid, activity_id, ai_provider, "
+                "bytes_in, bytes_out FROM events FINAL WHERE time >= fromUnixTimestamp64Milli({lo:Int64}) "
+                "AND time < fromUnixTimestamp64Milli({hi:Int64}) AND actor != ''",
+                parameters={"lo": since_ms, "hi": until_ms})
+        return pl.from_arrow(table).rename({"time_ms": "time"})
 
     # -- reading -----------------------------------------------------------------------------------
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> tuple[list[str], list[tuple]]:

@@ -14,13 +14,15 @@ from streams.cli import main
 from streams.cli.base import ExitCode
 from tests.conftest import fresh_database_settings
 
-NOUNS = {"up", "ingest", "query", "db", "demo", "status", "detect", "rules", "catalog"}
+NOUNS = {"up", "ingest", "query", "db", "demo", "status", "detect", "rules", "catalog", "model"}
 # Every command that prints data, and the formats it offers.
 DATA_COMMANDS = {
     ("ingest",): {"json", "table"}, ("query",): {"table", "json", "jsonl", "csv"},
     ("db", "migrate"): {"json", "table"}, ("demo",): {"table", "json"}, ("status",): {"json", "table"},
     ("detect",): {"jsonl", "json", "table", "csv"}, ("rules", "list"): {"table", "json", "jsonl", "csv"},
     ("catalog", "match"): {"jsonl", "json", "table", "csv"}, ("catalog", "list"): {"table", "json", "jsonl", "csv"},
+    ("model", "train"): {"json", "table"}, ("model", "evaluate"): {"json", "table"},
+    ("model", "list"): {"table", "json", "jsonl", "csv"}, ("model", "show"): {"json", "table"},
 }
 
 

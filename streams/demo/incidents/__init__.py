@@ -9,8 +9,11 @@ from __future__ import annotations
 from streams.demo.incidents import (
     bedrock_llmjacking,
     bedrock_logging_and_guardrail_deleted,
+    bulk_data_reads,
+    ci_role_privilege_escalation,
     cloudtrail_stopped,
     k8s_pod_calls_ai,
+    lambda_denied_enumeration,
     okta_account_takeover,
     openai_key_in_gateway_logs,
     sagemaker_notebook_exposed,
@@ -30,6 +33,9 @@ INCIDENTS: tuple[Incident, ...] = (
     cloudtrail_stopped.INCIDENT,
     okta_account_takeover.INCIDENT,
     k8s_pod_calls_ai.INCIDENT,
+    bulk_data_reads.INCIDENT,
+    ci_role_privilege_escalation.INCIDENT,
+    lambda_denied_enumeration.INCIDENT,
 )
 
 # Every step draws from the run's one random source, so this order is part of the output: reordering
@@ -45,6 +51,9 @@ _STEPS = (
     okta_account_takeover.inject,
     cloudtrail_stopped.inject,
     k8s_pod_calls_ai.inject,
+    bulk_data_reads.inject,
+    ci_role_privilege_escalation.inject,
+    lambda_denied_enumeration.inject,
 )
 
 

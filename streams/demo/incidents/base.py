@@ -30,6 +30,12 @@ class Incident:
     records: tuple[RecordSelector, ...]
     attack: tuple[str, ...] = ()
     """MITRE ATT&CK technique ids, where one clearly applies."""
+    caught_by: str = "rules"
+    """What should find it: ``rules`` (a detection or posture rule fires) or ``anomaly`` (only the
+    per-principal anomaly model can: nothing in any single event is wrong)."""
+    anomalous_access: bool = False
+    """An identity behaving unlike itself (stolen credentials, escalation, bulk reads, probing): the
+    anomaly model's evaluation positives."""
 
     def matches(self, family: str, value: bytes) -> bool:
         return any(selector.matches(family, value) for selector in self.records)

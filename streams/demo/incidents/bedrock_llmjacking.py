@@ -39,6 +39,7 @@ INCIDENT = Incident(
         ),
     ),
     attack=("T1078.004", "T1496"),
+    anomalous_access=True,
 )
 
 _ATTACKER_BOTO = (

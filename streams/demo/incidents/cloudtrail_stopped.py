@@ -14,6 +14,7 @@ INCIDENT = Incident(
     "calls DescribeTrails, GetTrailStatus and StopLogging on the organization trail (08:30).",
     (RecordSelector("cloudtrail", (ACCOUNT_TAKEOVER_IP,)),),
     attack=("T1562.008",),
+    anomalous_access=True,
 )
 
 

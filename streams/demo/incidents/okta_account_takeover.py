@@ -14,6 +14,7 @@ INCIDENT = Incident(
     "successful sign-in, MFA and SSO into AWS from the same address (08:20-08:25).",
     (RecordSelector("audit", (ACCOUNT_TAKEOVER_IP,)),),
     attack=("T1110", "T1078.004"),
+    anomalous_access=True,
 )
 
 _ATTACKER = audit.Origin(
