@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.ensemble import IsolationForest
+from sklearn.ensemble._iforest import _average_path_length  # private, but scikit-learn is pinned
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["RangedIsolationForest"]
@@ -60,8 +61,25 @@ class RangedIsolationForest(OutlierMixin, BaseEstimator):
 
     def score_samples(self, X) -> np.ndarray:
         check_is_fitted(self)
-        return self.forest_.score_samples(validate_data(self, X, dtype=np.float64, reset=False)) - (
-            self.range_weight * self.beyond_range(X).sum(axis=1))
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self._forest_score_samples(X) - self.range_weight * self.beyond_range(X).sum(axis=1)
+
+    def _forest_score_samples(self, X: np.ndarray) -> np.ndarray:
+        """``IsolationForest.score_samples``, the same numbers, without its per-tree joblib dispatch
+        (which costs ~0.1 ms a tree: 10 ms a call at 100 trees, however few rows are scored)."""
+        forest = self.forest_
+        as_trees = np.ascontiguousarray(X, dtype=np.float32)  # what the trees were built on
+        depths = np.zeros(X.shape[0])
+        for tree, features, path_lengths, average_lengths in zip(
+                forest.estimators_, forest.estimators_features_, forest._decision_path_lengths,
+                forest._average_path_length_per_tree, strict=True):
+            rows = as_trees if len(features) == X.shape[1] else np.ascontiguousarray(as_trees[:, features])
+            leaves = tree.tree_.apply(rows)
+            depths += path_lengths[leaves] + average_lengths[leaves] - 1.0
+        denominator = len(forest.estimators_) * _average_path_length([forest._max_samples])[0]
+        if denominator == 0:
+            return -np.ones(X.shape[0])
+        return -(2.0 ** (-depths / denominator))
 
     def decision_function(self, X) -> np.ndarray:
         return self.score_samples(X) - self.offset_

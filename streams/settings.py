@@ -163,6 +163,10 @@ class AnomalySettings(BaseModel):
         120, ge=0, le=86400,
         description="A window closes once events this much newer than its end were seen; events for a "
                     "closed window are counted as late and left out of it.")
+    close_every_s: float = Field(
+        2.0, ge=0, le=600,
+        description="Closing windows costs tens of milliseconds whatever their number: while the stream "
+                    "catches up (event time racing ahead), windows due are closed together at most this often.")
     reload_s: float = Field(60.0, ge=1, le=3600, description="How often the worker checks for a newly "
                                                                "promoted anomaly model.")
     history_items: int = Field(

@@ -2,8 +2,10 @@
 
 The detection stage hands every decoded events batch to ``AnomalyStage.observe``. Open windows are held
 compacted (``models.features.compact``: equal behaviour folds into one row, so memory grows with
-distinct behaviour, not with events) with the keys of the events in them, so an event redelivered
-after a restart counts once. Each source family keeps its own event-time watermark, because
+distinct behaviour, not with events). Redeliveries come from two places, and both count once: after a
+restart Faust delivers again what it had not acknowledged, which is among the stored events the stage
+reloads (their keys are kept until those windows close); a batch retried after a failure repeats the
+last batch (whose keys are kept until the next). Each source family keeps its own event-time watermark, because
 each family's logs arrive on their own schedule (a CloudTrail export lags the proxy logs by minutes): a
 family's window closes when the newest event time of that family (capped at the wall clock plus five
 minutes: a forged future timestamp cannot close windows early) passes its end by
@@ -19,7 +21,8 @@ learned normal from), and grows with every closed window.
 
 Restarts: the stage persists, after the batch's alerts were recorded, the closed windows
 (``access_windows``, replaced by key) and then, in one insert, the changed history with the edge it
-covers (``principal_history``). On load it reads that history and refills the open windows from the
+covers (``principal_history``). The detection agent also calls ``observe`` on a timer, so windows that fall due
+while no batch arrives (the end of a replay, a quiet source) close too. On load it reads that history and refills the open windows from the
 stored events after the edge. A crash before the history insert closes the same windows again on
 restart: the same rows, the same alert ids, nothing counted twice.
 """
@@ -32,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
 import polars as pl
 
 from models.features import (
@@ -58,6 +62,7 @@ log = logging.getLogger(__name__)
 
 DETECTION = "anomalous_access"
 FUTURE_TOLERANCE_MS = 300_000
+_MAX_PARTS = 32
 
 
 class AnomalyStore(Protocol):
@@ -108,6 +113,8 @@ class AnomalyStage:
         self.lateness_ms = settings.lateness_s * 1000
         self.history_items = settings.history_items
         self.reload_s = settings.reload_s
+        self.close_every_s = settings.close_every_s
+        self._closed_at: float | None = None
         self._wall_clock_ms = wall_clock_ms
         self._monotonic = monotonic
         self.metrics = AnomalyMetrics()
@@ -115,8 +122,12 @@ class AnomalyStage:
         self.history = empty_history()
         self.closed_until: dict[str, int] = {}
         self.watermarks: dict[str, int] = {}
-        self._rows: pl.DataFrame | None = None
-        self._keys = pl.DataFrame(schema={"family": pl.String, "window_start": pl.Int64, "key": pl.UInt64})
+        self._parts: list[pl.DataFrame] = []
+        """The open windows' rows, one compacted frame per batch (compacted together when closing)."""
+        self._reloaded = np.empty(0, dtype=np.uint64)
+        """Sorted keys of the events reloaded at start: what a redelivery after a restart repeats."""
+        self._last_batch = np.empty(0, dtype=np.uint64)
+        """Sorted keys of the last batch: what a retried batch repeats."""
         self._checked_at: float | None = None
         self._history_unsaved = False
         """The whole history must be saved with the next closed windows (it was seeded, not grown)."""
@@ -130,6 +141,7 @@ class AnomalyStage:
             stored = self.store.events_frame(min(self.closed_until.values()), 2**62)
             if stored.height:
                 self._add(stored)
+                self._reloaded, self._last_batch = self._last_batch, np.empty(0, dtype=np.uint64)
         self.refresh_model(force=True)
         log.info("anomaly stage loaded: %d history items, windows closed until %s, %d open rows, model %s",
                  self.history.height, self.closed_until, self.metrics.open_rows, self.metrics.model_version or "none")
@@ -170,18 +182,24 @@ class AnomalyStage:
             log.warning("could not check the promoted anomaly model: %s", error)
 
     # -- per batch ------------------------------------------------------------------------------------
-    def observe(self, events: pl.DataFrame) -> ClosedWindows | None:
-        """Add a batch of events; close and score the windows its event time passed."""
+    def observe(self, events: pl.DataFrame | None) -> ClosedWindows | None:
+        """Add a batch of events (or none: a timer's call); close and score the windows event time passed."""
         self.refresh_model()
         cap = int(self._wall_clock_ms()) + FUTURE_TOLERANCE_MS
-        for family, newest in self._add(events).items():
+        for family, newest in (self._add(events) if events is not None else {}).items():
             self.watermarks[family] = max(self.watermarks.get(family, newest), min(newest, cap))
         edges = {family: (mark - self.lateness_ms) // self.window_ms * self.window_ms
                  for family, mark in self.watermarks.items()}
         edges = {family: edge for family, edge in edges.items() if edge > self.closed_until.get(family, -1)}
-        if self._rows is None or not edges:
+        if not self._parts or not edges:
             return None
-        closing = self._rows.filter(pl.col("window_start") < _per_family(edges))
+        now = self._monotonic()
+        if self._closed_at is not None and now - self._closed_at < self.close_every_s:
+            return None  # due windows wait for the next close (they would cost a close each)
+        self._closed_at = now
+        rows = compact(pl.concat(self._parts)) if len(self._parts) > 1 else self._parts[0]
+        self._parts = [rows]
+        closing = rows.filter(pl.col("window_start") < _per_family(edges))
         if closing.height == 0:
             return None
         return self._close(closing, edges)
@@ -206,19 +224,25 @@ class AnomalyStage:
             on_time = pl.col("window_start") >= _per_family(self.closed_until)
             self.metrics.late_events += rows.height - rows.filter(on_time).height
             rows = rows.filter(on_time)
-        fresh = rows.join(self._keys, on="key", how="anti")
+        keys = rows["key"].to_numpy()
+        repeated = _among(keys, self._reloaded) | _among(keys, self._last_batch)
+        self._last_batch = np.sort(keys)
+        fresh = rows.filter(pl.Series(~repeated)) if repeated.any() else rows
         self.metrics.redelivered_events += rows.height - fresh.height
         if fresh.height:
-            self._keys = pl.concat([self._keys, fresh.select("family", "window_start", "key")])
-            folded = fresh.select(COMPACT_COLUMNS)
-            self._rows = compact(folded if self._rows is None else pl.concat([self._rows, folded]))
-            self.metrics.open_rows = self._rows.height
+            self._parts.append(compact(fresh.select(COMPACT_COLUMNS)))
+            if len(self._parts) > _MAX_PARTS:
+                self._parts = [compact(pl.concat(self._parts))]
+            self.metrics.open_rows = sum(part.height for part in self._parts)
         return dict(rows.group_by("family").agg(pl.col("last").max()).iter_rows())
 
     def _close(self, closing: pl.DataFrame, edges: dict[str, int]) -> ClosedWindows:
         from models.scoring import explain, score
 
-        windows = features_of(closing, self.window_ms, self.history)
+        # Only the closing windows' principals' history takes part: the cost of a close follows them.
+        actors = closing["actor"].unique()
+        own = self.history.join(pl.DataFrame({"scope": actors}), on="scope", how="semi")
+        windows = features_of(closing, self.window_ms, own)
         if self.model is not None:
             windows = score(self.model, windows)
         else:
@@ -235,19 +259,18 @@ class AnomalyStage:
             pl.lit(FEATURE_VERSION).alias("feature_version"))
         findings = [self._finding(window, by_window[(window["actor"], window["family"], window["window_start"])])
                     for window in outliers.to_dicts()]
-        new_history = bounded(history_of_rows(closing, self.history), self.history_items)
-        actors = closing["actor"].unique().to_list()
-        changes = new_history if self._history_unsaved else new_history.filter(pl.col("scope").is_in(actors))
-        evicted = (self.history.filter(pl.col("scope").is_in(actors))
-                   .join(changes, on=["scope", "kind", "item"], how="anti"))
+        grown = bounded(history_of_rows(closing, own), self.history_items)
+        others = self.history.join(pl.DataFrame({"scope": actors}), on="scope", how="anti")
+        new_history = pl.concat([others, grown])
+        changes = new_history if self._history_unsaved else grown
+        evicted = own.join(grown, on=["scope", "kind", "item"], how="anti")
         self._history_unsaved = False
         # Applied in memory now (like the rules' state); persisted by commit, retried until it is.
         self.history = new_history
         self.closed_until = {**self.closed_until, **edges}
         still_open = pl.col("window_start") >= _per_family(self.closed_until)
-        self._rows = self._rows.filter(still_open) if self._rows is not None else None
-        self._keys = self._keys.filter(still_open)
-        self.metrics.open_rows = 0 if self._rows is None else self._rows.height
+        self._parts = [part.filter(still_open) for part in self._parts]
+        self.metrics.open_rows = sum(part.height for part in self._parts)
         self.metrics.windows_closed += windows.height
         self.metrics.windows_scored += windows.filter(pl.col("score").is_not_null()).height
         self.metrics.anomalies += len(findings)
@@ -280,6 +303,14 @@ class AnomalyStage:
                      "known_principal": window["known_principal"]},
             techniques=("T1078",),
         )
+
+
+def _among(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Which of ``keys`` are in ``sorted_keys`` (vectorized)."""
+    if sorted_keys.size == 0:
+        return np.zeros(keys.size, dtype=bool)
+    at = np.searchsorted(sorted_keys, keys).clip(max=sorted_keys.size - 1)
+    return sorted_keys[at] == keys
 
 
 def _per_family(edges: dict[str, int]) -> pl.Expr:

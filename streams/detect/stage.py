@@ -147,7 +147,7 @@ class DetectionStage:
                 continue
             events.extend(batch)
         seen = len(events)
-        windows = None
+        frame = None
         if frames:
             frame = pl.concat(frames, how="vertical")
             seen += frame.height
@@ -155,12 +155,10 @@ class DetectionStage:
             if newest is not None:
                 self.clock.observe([{"time": int(newest.timestamp() * 1000)}])
             events.extend(as_dicts(frame.filter(self._candidates)))
-            if self.anomaly is not None:
-                windows = self.anomaly.observe(frame)
-        return self.prepare_events(events, messages=len(values), bad_messages=bad, seen=seen, windows=windows)
+        return self.prepare_events(events, messages=len(values), bad_messages=bad, seen=seen, windowed=frame)
 
     def prepare_events(self, events: list[dict], *, messages: int = 0, bad_messages: int = 0,
-                       seen: int | None = None, windows: ClosedWindows | None = None) -> PreparedDetection:
+                       seen: int | None = None, windowed: pl.DataFrame | None = None) -> PreparedDetection:
         """Normalized (and enriched) events -> findings grouped into alerts, the state changes collected.
         ``seen``: how many events the batch held, when only some were worth passing on."""
         self.clock.observe(events)
@@ -171,6 +169,9 @@ class DetectionStage:
         self._sweep(view)
         changes = view.pending()
         view.flush()
+        # Last, after what may fail: the anomaly stage applies in memory what it closes (``windowed``: the
+        # batch's frame for the per-principal windows; None on a timer's call, which only closes).
+        windows = self.anomaly.observe(windowed) if self.anomaly is not None else None
         findings = result.findings + (windows.findings if windows is not None else [])
         return PreparedDetection(
             messages=messages, events=len(events) if seen is None else seen,

@@ -53,11 +53,29 @@ def register_detection_agent(app: faust.App, settings: Settings, *, stage: Detec
                 log.error("%s failed, retrying in %.1fs: %s", what, delay, stage.metrics.last_error)
                 await asyncio.sleep(delay)
 
+    # A batch's prepare and commit run as one step: the timer below must not slip in between (the access
+    # windows it closes would be saved before those of the batch in flight).
+    one_at_a_time = asyncio.Lock()
+    loaded = asyncio.Event()
+
     @app.agent(events_topic, name="aispm-detect")
     async def detect(stream: faust.StreamT) -> None:
         await until_done(stage.load, "loading the detection state")
+        loaded.set()
         async for batch in stream.take_events(settings.detection.batch_messages,
                                               within=settings.detection.batch_interval_s):
             values: list[Any] = [event.value for event in batch]
-            prepared = await until_done(lambda values=values: stage.prepare(values), "detecting a batch")
-            await until_done(lambda prepared=prepared: stage.commit(prepared), "recording a batch's alerts")
+            async with one_at_a_time:
+                prepared = await until_done(lambda values=values: stage.prepare(values), "detecting a batch")
+                await until_done(lambda prepared=prepared: stage.commit(prepared), "recording a batch's alerts")
+
+    if stage.anomaly is not None:
+        @app.timer(interval=max(1.0, settings.anomaly.close_every_s))
+        async def close_due_windows() -> None:
+            """Windows fall due without a batch too (the end of a replay, a source gone quiet)."""
+            if not loaded.is_set():
+                return
+            async with one_at_a_time:
+                prepared = await until_done(lambda: stage.prepare([]), "closing due access windows")
+                if prepared.windows is not None:
+                    await until_done(lambda: stage.commit(prepared), "recording closed access windows")

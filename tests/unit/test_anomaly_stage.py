@@ -18,7 +18,7 @@ from streams.settings import AnomalySettings
 from tests.anomaly_data import demo_day, trained_on_history
 from tests.conftest import fresh_database_settings
 
-SETTINGS = AnomalySettings(lateness_s=0)
+SETTINGS = AnomalySettings(lateness_s=0, close_every_s=0)
 FAR_FUTURE_MS = 4_000_000_000_000.0  # the wall clock the stage caps event time with; not in the way here
 
 
@@ -93,10 +93,21 @@ def test_closed_windows_are_scored_explained_and_land(store: Store) -> None:
     # The alert path takes them like any finding: one alert per principal and hour, counted by window.
     detection = DetectionStage(detectors=_no_rules(), store=MemoryDetectionStore(), send_alerts=lambda _: None,
                                window_ms=3_600_000)
-    plan = detection.prepare_events([], windows=dataclasses.replace(_closed(findings))).plan
+    detection.anomaly = _Closing(_closed(findings))
+    plan = detection.prepare_events([]).plan
     assert {finding.detection for finding in plan.latest.values()} == {DETECTION}
     assert len(plan.latest) < len(findings) or len(plan.latest) == len({f.principal for f in findings})
     del labels
+
+
+class _Closing:
+    """An anomaly stage that closes the given windows."""
+
+    def __init__(self, closed) -> None:
+        self.closed = closed
+
+    def observe(self, _events):
+        return self.closed
 
 
 def _no_rules():
@@ -126,7 +137,8 @@ def test_a_restart_resumes_history_and_open_windows_and_redelivery_counts_once(s
     # A new stage on the same store: the history and the open window come back; the batch in flight is
     # redelivered (its events are already in the open window) and then the rest follows.
     second = _stage(store)
-    assert second.closed_until == first.closed_until and second.history.equals(first.history)
+    assert second.closed_until == first.closed_until
+    assert second.history.sort("scope", "kind", "item").equals(first.history.sort("scope", "kind", "item"))
     after = _run(second, batches[half - 1:])
     assert second.metrics.redelivered_events >= batches[half - 1].height
     resumed = _stored_windows(store)
@@ -179,3 +191,26 @@ def test_a_forged_future_timestamp_does_not_close_windows_early(store: Store) ->
     closed = stage.observe(forged)
     # The forged event is capped at the wall clock plus five minutes: only windows before that close.
     assert closed is None or max(closed.closed_until.values()) <= now_ms + 300_000
+
+
+def test_windows_due_while_the_stream_catches_up_close_together(store: Store, chdb_data_dir) -> None:
+    events, _ = demo_day()
+    clock = [0.0]
+    batched = AnomalyStage(store=store, settings=AnomalySettings(lateness_s=0, close_every_s=5),
+                           wall_clock_ms=lambda: FAR_FUTURE_MS, monotonic=lambda: clock[0])
+    batched.load()
+    closes, together = 0, []
+    for batch in _batches(events, 300):
+        closed = batched.observe(batch)
+        if closed is not None:
+            closes += 1
+            together.append(closed.windows)
+        clock[0] += 1.0  # a batch a second: at most one close every five
+    assert 1 <= closes <= len(_batches(events, 300)) // 5 + 1
+    # The same windows, with the same features, as closing at every batch gives.
+    one_by_one = AnomalyStage(store=store, settings=SETTINGS, wall_clock_ms=lambda: FAR_FUTURE_MS)
+    each = [closed.windows for batch in _batches(events, 300) if (closed := one_by_one.observe(batch)) is not None]
+    columns = ["actor", "family", "window_start", "events", "new_actions", "rare_network_share", "volume_ratio"]
+    grouped = pl.concat(together).select(columns).sort(columns[:3])
+    single = pl.concat(each).select(columns).sort(columns[:3]).join(grouped.select(columns[:3]), on=columns[:3])
+    assert grouped.height > 50 and grouped.equals(single)

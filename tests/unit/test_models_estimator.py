@@ -42,3 +42,10 @@ def test_only_the_named_features_count_beyond_their_range() -> None:
     assert everything.beyond_range(far)[0][0] > 40
     assert not_first.beyond_range(far)[0][0] == 0.0
     assert not_first.score_samples(far)[0] == not_first.forest_.score_samples(far)[0]
+
+
+def test_its_forest_scores_are_isolation_forests_own() -> None:
+    x = _benign()
+    ranged = RangedIsolationForest(random_state=0).fit(x)
+    probes = np.vstack([x[:50], [[5.0, 0.2, 1.0], [50.0, 0.9, 0.0], [-3.0, 0.0, 0.0]]])
+    assert np.allclose(ranged._forest_score_samples(probes), ranged.forest_.score_samples(probes), rtol=0, atol=1e-12)
