@@ -101,7 +101,8 @@ def to_ocsf(finding: Finding, count: int, first_seen_ms: int, last_seen_ms: int,
             # One record per emission; the alert itself is finding_info.uid.
             "uid": f"{alert_id}:{count}",
             "correlation_uid": alert_id,
-            "labels": [finding.detection],
+            # With "backfill" for alerts raised over history: landed and counted, never sent to page anyone.
+            "labels": [finding.detection, *([finding.context["origin"]] if finding.context.get("origin") else [])],
         },
         "finding_info": {
             "uid": alert_id,

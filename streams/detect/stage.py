@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import orjson
@@ -102,8 +102,11 @@ class PreparedDetection:
 class DetectionStage:
     def __init__(self, *, detectors: Detectors, store: DetectionStore,
                  send_alerts: Callable[[list[tuple[bytes, bytes]]], None], window_ms: int,
-                 metrics: DetectionMetrics | None = None, anomaly: AnomalyStage | None = None) -> None:
+                 metrics: DetectionMetrics | None = None, anomaly: AnomalyStage | None = None,
+                 origin: str = "") -> None:
         self.detectors = detectors
+        self.origin = origin
+        """Marks every finding (``context.origin``) and its OCSF alert (``metadata.labels``): ``backfill``."""
         self.anomaly = anomaly
         """Per-principal windows scored by the promoted model; their outliers join this stage's findings."""
         self.store = store
@@ -173,6 +176,8 @@ class DetectionStage:
         # batch's frame for the per-principal windows; None on a timer's call, which only closes).
         windows = self.anomaly.observe(windowed) if self.anomaly is not None else None
         findings = result.findings + (windows.findings if windows is not None else [])
+        if self.origin:
+            findings = [replace(finding, context={**finding.context, "origin": self.origin}) for finding in findings]
         return PreparedDetection(
             messages=messages, events=len(events) if seen is None else seen,
             plan=AlertPlan.of(findings, self.window_ms), windows=windows,

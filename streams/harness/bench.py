@@ -166,6 +166,29 @@ def stage_costs(events: dict[str, list[bytes]], data_dir: Path, *, batch_size: i
             "anomaly_windows_scored": anomaly.metrics.windows_scored}
 
 
+def backfill_rate(events: dict[str, list[bytes]], data_dir: Path) -> dict[str, Any]:
+    """`aispm backfill` of the mix's CloudTrail, written as CloudTrail delivers it to S3 (gzip Records
+    files under AWSLogs/..., with digests), into a fresh chDB store: events/s end to end, digests checked."""
+    from streams.backfill.run import run_backfill
+    from streams.demo.export import write_cloudtrail_export
+    from streams.runtime.store import Store
+    from streams.settings import Settings
+
+    export = data_dir / "export"
+    write_cloudtrail_export(export, events["cloudtrail"], per_file=2000)
+    settings = Settings(data_dir=data_dir / "store")
+    store = Store(settings)
+    try:
+        store.migrate()
+        report = run_backfill(settings, store, "cloudtrail", [export])
+    finally:
+        store.close()
+    return {"files": report.files, "events": report.events, "events_landed": report.events_landed,
+            "seconds": round(report.seconds, 2), "events_per_s": report.events_per_s,
+            "digests_valid": report.digests.valid if report.digests else None,
+            "normalize_processes": settings.ingest.normalizing_processes()}
+
+
 # --- 2. the bare loop -----------------------------------------------------------------------------------
 
 def bare_loop(settings: Any, bootstrap: str, expected: int, timeout_s: float = 300) -> dict[str, Any]:
@@ -323,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [len(value) for values in events.values() for value in values]
     with tempfile.TemporaryDirectory(prefix="aispm-bench-") as tmp:
         stages = stage_costs(events, Path(tmp) / "stages")
+        backfill = backfill_rate(events, Path(tmp) / "backfill")
 
         def free(port: int) -> int:
             while port_in_use(port):
@@ -389,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         # Wall seconds the worker's ingest threads spent per step over the whole run (see IngestMetrics).
         "worker_stage_seconds": stats["stage_seconds"],
         "stages": stages,
+        # gzip CloudTrail in S3's layout through `aispm backfill` into chDB (its own run, no broker).
+        "backfill": backfill,
         "paced": paced,
         "events_landed": stats["events_landed"],
         "anomaly": anomaly_stats,

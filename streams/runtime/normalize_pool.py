@@ -23,15 +23,15 @@ from streams.normalize.redact import Redactor, default_redactor
 from streams.runtime.gc_tuning import tune_for_streaming
 from streams.runtime.ingest import BatchOutput, RawMessage, process_batch
 
-__all__ = ["NormalizePool", "Pending"]
+__all__ = ["NormalizePool", "Pending", "normalize_file", "prepare_process"]
 
 log = logging.getLogger(__name__)
 
-_enrich = None  # set in each pool process by _start
+_enrich = None  # set in each pool process by prepare_process
 _redactor: Redactor | None = None  # likewise
 
 
-def _start(policy_file: str | None, fingerprint_key: bytes) -> None:
+def prepare_process(policy_file: str | None, fingerprint_key: bytes) -> None:
     global _enrich, _redactor  # one enricher and redactor per pool process, built once
     from streams.detect.pipeline import Detectors
     from streams.enrich.policy import policy_source
@@ -44,6 +44,19 @@ def _start(policy_file: str | None, fingerprint_key: bytes) -> None:
 def _normalize(raw: list[tuple], max_record_bytes: int, raw_cap: int, redact_bodies: bool) -> BatchOutput:
     return process_batch([RawMessage(*fields) for fields in raw], max_record_bytes=max_record_bytes,
                          raw_cap=raw_cap, redact_bodies=redact_bodies, enrich=_enrich, redactor=_redactor)
+
+
+def normalize_file(path: str, family: str, max_record_bytes: int, raw_cap: int,
+                    redact_bodies: bool) -> tuple[int, BatchOutput]:
+    """A whole log file, read, split and normalized here: (records, output). Its messages are placed
+    at (``file:<path>``, 0, index of the record), so a dead letter keeps its id whenever it is read."""
+    from streams.normalize.files import open_bytes, split_records
+
+    records = list(split_records(open_bytes(Path(path))))
+    topic = f"file:{path}"
+    messages = [RawMessage(family, topic, 0, index, value, 0) for index, value in enumerate(records)]
+    return len(records), process_batch(messages, max_record_bytes=max_record_bytes, raw_cap=raw_cap,
+                                       redact_bodies=redact_bodies, enrich=_enrich, redactor=_redactor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +84,7 @@ class NormalizePool:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start, initargs=(self._policy_file, self._fingerprint_key))
+                                   initializer=prepare_process, initargs=(self._policy_file, self._fingerprint_key))
 
     def __call__(self, messages: list[RawMessage]) -> BatchOutput:
         """Normalized and enriched events and dead letters of ``messages``, in their order."""
@@ -103,6 +116,12 @@ class NormalizePool:
                                frame=pl.concat(frames, how="vertical") if frames else None)
 
         return Pending(result, lambda: all(part.done() for part in parts))
+
+    def submit_file(self, path: Path, family: str) -> Callable[[], tuple[int, BatchOutput]]:
+        """Start reading and normalizing a whole file in a process (the parse too, not only the records'
+        normalization); the returned function waits for (records, output)."""
+        future = self._pool.submit(normalize_file, str(path), family, *self._options)
+        return future.result
 
     def _restart(self, broken: ProcessPoolExecutor) -> None:
         """A pool process died (e.g. killed for memory): start a new pool (once), the caller retries."""

@@ -412,6 +412,19 @@ class Store:
         with self._lock:
             self.client.insert_arrow("principal_history", frame.to_arrow())
 
+    def finished_backfill_files(self) -> set[tuple[str, int, int]]:
+        """(path, size, mtime_ns) of every file a backfill finished."""
+        with self._lock:
+            rows = self.client.query("SELECT path, size, mtime_ns FROM backfill_files FINAL").result_rows
+        return {(path, int(size), int(mtime)) for path, size, mtime in rows}
+
+    def record_backfill_file(self, path: str, size: int, mtime_ns: int, family: str, *, events: int, landed: int,
+                             dead_letters: int) -> None:
+        with self._lock:
+            self.client.insert("backfill_files", [[path, size, mtime_ns, family, events, landed, dead_letters]],
+                               column_names=["path", "size", "mtime_ns", "source_family", "events", "landed",
+                                             "dead_letters"])
+
     def events_frame(self, since_ms: int, until_ms: int) -> pl.DataFrame:
         """The stored events of [since, until) with the columns anomaly features read, as one frame."""
         with self._lock:

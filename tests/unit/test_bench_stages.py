@@ -20,3 +20,12 @@ def test_stage_costs_cover_every_stage_of_the_worker_path(tmp_path: Path):
     # The worker scores windows with a promoted model, as a deployment does.
     assert result["anomaly_windows_scored"] == result["anomaly_windows_closed"] > 0
     assert abs(costs["total"] - sum(costs[stage] for stage in stages)) < 0.05
+
+
+def test_the_backfill_figure_comes_from_a_real_backfill_of_s3_layout_files(tmp_path: Path):
+    from streams.harness.bench import backfill_rate
+
+    events = mixed_events(3000)
+    result = backfill_rate(events, tmp_path / "backfill")
+    assert result["files"] >= 1 and result["digests_valid"] == result["files"]
+    assert result["events_landed"] == result["events"] > 0 and result["events_per_s"] > 0

@@ -1,0 +1,239 @@
+"""A backfill run: files -> the stream's normalization (in the normalizing processes) -> ClickHouse, with
+the stream's detections, file by file, resumable and exactly once.
+
+Files are read, split and normalized whole in the normalizing processes, a few files ahead; landed
+together every ``LAND_EVENTS`` events: keep the events inside ``--since/--until``, drop those already stored, insert the rest and the dead letters,
+run every detection over them and land their alerts (marked ``backfill``: landed and counted in
+ClickHouse, never sent to the alerts topic, so history does not page anyone). A file is recorded as
+finished once all of it landed; a second run skips finished files, and a file read again (after an
+interruption, or changed) adds only what is not stored yet: events by id, dead letters by their
+position in the file, alert counts by the events behind them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from streams.backfill.digest import DigestReport, verify_digests
+from streams.backfill.files import LogFile, discover
+
+__all__ = ["BackfillReport", "run_backfill"]
+
+LAND_EVENTS = 20_000
+
+
+@dataclass
+class BackfillReport:
+    family: str
+    files: int = 0
+    files_skipped: int = 0
+    """Finished by an earlier run (same path, size and modification time)."""
+    files_done: int = 0
+    days_pruned: int = 0
+    records: int = 0
+    events: int = 0
+    events_landed: int = 0
+    duplicates: int = 0
+    outside_time_range: int = 0
+    dead_letters: int = 0
+    findings: int = 0
+    alerts: int = 0
+    seconds: float = 0.0
+    digests: DigestReport | None = None
+    per_file: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    """Per file being read (by its message topic, ``file:<path>``): events, landed, dead letters so far."""
+
+    @property
+    def events_per_s(self) -> int:
+        return round(self.events / self.seconds) if self.seconds else 0
+
+    def summary(self) -> dict:
+        out = {name: getattr(self, name) for name in (
+            "family", "files", "files_skipped", "files_done", "days_pruned", "records", "events", "events_landed",
+            "duplicates", "outside_time_range", "dead_letters", "findings", "alerts", "seconds")}
+        out["seconds"] = round(self.seconds, 2)
+        out["events_per_s"] = self.events_per_s
+        out["digests"] = self.digests.summary() if self.digests is not None else None
+        return out
+
+
+Progress = Callable[[BackfillReport, LogFile | None], None]
+
+
+def run_backfill(settings: Any, store: Any, family: str, paths: list[Path], *, since: datetime | None = None,
+                 until: datetime | None = None, on_progress: Progress | None = None,
+                 normalize: Any = None, land_events: int = LAND_EVENTS) -> BackfillReport:
+    """Backfill ``paths`` into ``store`` (migrated, held by this process). ``normalize``: a callable like
+    ``NormalizePool`` (default: the worker's pool of normalizing processes, sized from the cores)."""
+    from streams.detect.pipeline import Detectors
+    from streams.detect.stage import DetectionStage
+    from streams.enrich.policy import policy_source
+    from streams.normalize.batch import as_dicts
+    from streams.normalize.redact import installation_redactor
+
+    started = time.monotonic()
+    found = discover(paths, since=since.date() if since else None, until=until.date() if until else None)
+    report = BackfillReport(family, files=len(found.logs), days_pruned=found.days_pruned)
+    if found.digests:
+        report.digests = verify_digests(found.digests, found.logs)
+    finished = store.finished_backfill_files()
+    todo = [log for log in found.logs if log.key not in finished]
+    report.files_skipped = len(found.logs) - len(todo)
+    detectors = Detectors.default(policy_source(settings.detection.policy_file),
+                                  sigma_paths=settings.detection.sigma_rules)
+    stage = DetectionStage(detectors=detectors, store=store, send_alerts=lambda _messages: None,
+                           window_ms=settings.detection.alert_window_s * 1000, origin="backfill")
+    stage.load()
+    candidates = detectors.engine.candidates()
+    in_range = _time_filter(since, until)
+    pool = normalize
+    if pool is None:
+        key = settings.ingest.fingerprint_key
+        pool = _pool(settings, installation_redactor(settings.data_dir, key.get_secret_value() if key else None))
+    landing = _Landing(report, store, stage, candidates, in_range, family, on_progress, as_dicts, land_events)
+    try:
+        # Files are read and normalized whole in the processes, a few ahead of landing, landed in order.
+        ahead: deque[tuple[LogFile, Callable[[], tuple[int, Any]]]] = deque()
+        for log in todo:
+            ahead.append((log, pool.submit_file(log.path, family)))
+            if len(ahead) > max(2, getattr(pool, "processes", 1)):
+                landing.add(*_done(ahead.popleft()))
+        while ahead:
+            landing.add(*_done(ahead.popleft()))
+        landing.flush()
+    finally:
+        if normalize is None:
+            pool.close()
+    report.seconds = time.monotonic() - started
+    if on_progress:
+        on_progress(report, None)
+    return report
+
+
+def _pool(settings: Any, redactor: Any) -> Any:
+    from streams.runtime import normalize_pool
+
+    ingest = settings.ingest
+    policy_file = settings.detection.policy_file
+    processes = ingest.normalizing_processes()
+    if processes:
+        return normalize_pool.NormalizePool(processes, max_record_bytes=ingest.max_record_bytes,
+                                            raw_cap=ingest.dead_letter_raw_cap, redact_bodies=ingest.redact_bodies,
+                                            policy_file=policy_file, redactor=redactor)
+    normalize_pool.prepare_process(policy_file, redactor.key)  # one core: here, with what a process would use
+    options = (ingest.max_record_bytes, ingest.dead_letter_raw_cap, ingest.redact_bodies)
+
+    class InThread:
+        processes = 1
+
+        def submit_file(self, path: Path, family: str) -> Callable[[], tuple[int, Any]]:
+            result = normalize_pool.normalize_file(str(path), family, *options)
+            return lambda: result
+
+        def close(self) -> None:
+            pass
+
+    return InThread()
+
+
+def _done(item: tuple[LogFile, Callable[[], tuple[int, Any]]]) -> tuple[LogFile, int, Any]:
+    log, result = item
+    records, output = result()
+    return log, records, output
+
+
+def _time_filter(since: datetime | None, until: datetime | None) -> pl.Expr | None:
+    if since is None and until is None:
+        return None
+    keep = pl.lit(True)
+    if since is not None:
+        keep = keep & (pl.col("time") >= since)
+    if until is not None:
+        keep = keep & (pl.col("time") < until)
+    return keep
+
+
+class _Landing:
+    """Normalized chunks, landed together once they hold ``LAND_EVENTS`` events (an insert, a dedup lookup
+    and a detection commit per few files, not per file); files are recorded as finished after that."""
+
+    def __init__(self, report: BackfillReport, store: Any, stage: Any, candidates: pl.Expr,
+                 in_range: pl.Expr | None, family: str, on_progress: Progress | None, as_dicts: Callable,
+                 land_events: int) -> None:
+        self.land_events = land_events
+        self.report, self.store, self.stage, self.candidates = report, store, stage, candidates
+        self.in_range, self.family, self.on_progress, self.as_dicts = in_range, family, on_progress, as_dicts
+        self.frames: list[pl.DataFrame] = []
+        self.dead_letters: list[dict] = []
+        self.finished: list[LogFile] = []
+        self.events = 0
+
+    def add(self, log: LogFile, records: int, output: Any) -> None:
+        self.report.records += records
+        if output.frame is not None and output.frame.height:
+            self.frames.append(output.frame)
+            self.events += output.frame.height
+        self.dead_letters.extend(output.dead_letters)
+        self.finished.append(log)
+        if self.events >= self.land_events:
+            self.flush()
+
+    def flush(self) -> None:
+        report, store = self.report, self.store
+        landed_by_file: dict[str, int] = {}
+        events_by_file: dict[str, int] = {}
+        if self.frames:
+            frame = pl.concat(self.frames, how="vertical")
+            report.events += frame.height
+            events_by_file = dict(frame.group_by("kafka_topic").len().iter_rows())
+            if self.in_range is not None:
+                kept = frame.filter(self.in_range)
+                report.outside_time_range += frame.height - kept.height
+                frame = kept
+            new = store.new_events(frame)
+            store.insert_events(new)
+            report.events_landed += new.frame.height
+            report.duplicates += new.duplicates
+            landed_by_file = dict(new.frame.group_by("kafka_topic").len().iter_rows())
+            if new.frame.height:
+                prepared = self.stage.prepare_events(self.as_dicts(new.frame.filter(self.candidates)),
+                                                     seen=new.frame.height)
+                self.stage.commit(prepared)
+                report.findings += prepared.findings
+                report.alerts += len(prepared.plan.latest)
+        dead_by_file: dict[str, int] = {}
+        if self.dead_letters:
+            store.land_dead_letters(self.dead_letters)
+            report.dead_letters += len(self.dead_letters)
+            for row in self.dead_letters:
+                dead_by_file[row["kafka_topic"]] = dead_by_file.get(row["kafka_topic"], 0) + 1
+        for log in self.finished:
+            topic = _topic(log)
+            counts = report.per_file.pop(topic, [0, 0, 0])
+            store.record_backfill_file(str(log.path), log.size, log.mtime_ns, self.family,
+                                       events=counts[0] + events_by_file.pop(topic, 0),
+                                       landed=counts[1] + landed_by_file.pop(topic, 0),
+                                       dead_letters=counts[2] + dead_by_file.pop(topic, 0))
+            report.files_done += 1
+        # Files still being read keep their counts for when they finish.
+        for topic in {*events_by_file, *landed_by_file, *dead_by_file}:
+            counts = report.per_file.setdefault(topic, [0, 0, 0])
+            counts[0] += events_by_file.get(topic, 0)
+            counts[1] += landed_by_file.get(topic, 0)
+            counts[2] += dead_by_file.get(topic, 0)
+        finished = self.finished[-1] if self.finished else None
+        self.frames, self.dead_letters, self.finished, self.events = [], [], [], 0
+        if self.on_progress and finished is not None:
+            self.on_progress(report, finished)
+
+
+def _topic(log: LogFile) -> str:
+    return f"file:{log.path}"

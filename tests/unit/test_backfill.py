@@ -1,0 +1,159 @@
+"""`aispm backfill` against the real engine (chDB): CloudTrail's S3 layout pruned by date, digests checked,
+every event landed once, a second run adds nothing, an interrupted run resumes, alerts marked backfill."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from streams.backfill.digest import verify_digests
+from streams.backfill.files import discover
+from streams.backfill.run import run_backfill
+from streams.cli import main
+from streams.demo import generate, generate_history
+from streams.demo.export import write_cloudtrail_export
+from streams.detect.offline import detect_files
+from streams.detect.pipeline import Detectors
+from streams.runtime.store import Store
+from tests.conftest import fresh_database_settings
+
+# Three benign days and the incident day, as CloudTrail delivers them.
+VALUES = [record.value for record in generate_history(7, days=3) if record.family == "cloudtrail"] + generate(7)["cloudtrail"]
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    folder = tmp_path / "bucket"
+    write_cloudtrail_export(folder, VALUES, per_file=200)
+    return folder
+
+
+@pytest.fixture
+def store_and_settings(chdb_data_dir):
+    settings = fresh_database_settings(chdb_data_dir, ingest={"normalize_processes": 0})
+    store = Store(settings)
+    store.migrate()
+    try:
+        yield store, settings
+    finally:
+        store.close()
+
+
+def _distinct_events() -> int:
+    """What the stream makes of the same records, one at a time: its distinct events."""
+    from streams.normalize import normalize_message
+
+    return len({event["event_id"] for value in VALUES for event in normalize_message("cloudtrail", value).events})
+
+
+def test_discovery_prunes_day_folders_outside_the_range(export: Path) -> None:
+    everything = discover([export])
+    days = sorted({log.day for log in everything.logs})
+    assert days == [date(2026, 11, 17), date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)]
+    assert everything.digests and all(log.account == "493817264053" for log in everything.logs)
+    recent = discover([export], since=date(2026, 11, 19), until=date(2026, 11, 19))
+    assert {log.day for log in recent.logs} == {date(2026, 11, 19)} and recent.days_pruned > 0
+
+
+def test_digests_report_altered_missing_and_extra_files(export: Path) -> None:
+    found = discover([export])
+    assert verify_digests(found.digests, found.logs).clean
+    altered, removed = found.logs[0].path, found.logs[1].path
+    records = orjson.loads(gzip.decompress(altered.read_bytes()))
+    records["Records"][0]["sourceIPAddress"] = "203.0.113.66"  # someone edits history
+    altered.write_bytes(gzip.compress(orjson.dumps(records)))
+    removed.unlink()
+    extra = found.logs[2].path.with_name("493817264053_CloudTrail_us-east-1_20261117T0000Z_9999.json.gz")
+    extra.write_bytes(gzip.compress(b'{"Records": []}'))
+    report = verify_digests(*_digests_and_logs(export))
+    assert report.altered == [str(altered)]
+    assert len(report.missing) == 1 and report.missing[0].endswith(removed.name)
+    assert report.extra == [str(extra)]
+    assert not report.clean
+
+
+def _digests_and_logs(folder: Path):
+    found = discover([folder])
+    return found.digests, found.logs
+
+
+def test_every_event_lands_once_and_a_second_run_adds_nothing(export: Path, store_and_settings) -> None:
+    store, settings = store_and_settings
+    first = run_backfill(settings, store, "cloudtrail", [export])
+    assert first.files == first.files_done > 10 and first.files_skipped == 0
+    assert first.events_landed == _distinct_events() == store.scalar("SELECT count() FROM events")
+    assert first.digests is not None and first.digests.clean
+    again = run_backfill(settings, store, "cloudtrail", [export])
+    assert again.files_skipped == again.files and again.events == 0 and again.events_landed == 0
+    # Without the checkpoint (a lost table, a changed file) nothing is added either: events go by id.
+    store.client.command("TRUNCATE TABLE backfill_files")
+    reread = run_backfill(settings, store, "cloudtrail", [export])
+    assert reread.events == first.events and reread.events_landed == 0 and reread.duplicates == first.events
+    assert store.scalar("SELECT count() FROM events") == first.events_landed
+
+
+def test_an_interrupted_run_resumes_with_the_first_unfinished_file(export: Path, store_and_settings) -> None:
+    store, settings = store_and_settings
+
+    class Interrupted(Exception):
+        pass
+
+    done_when_stopped = []
+
+    def stop_at_the_first_landing(report, log) -> None:
+        if log is not None and report.files_done:
+            done_when_stopped.append(report.files_done)
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_backfill(settings, store, "cloudtrail", [export], on_progress=stop_at_the_first_landing, land_events=500)
+    (stopped_after,) = done_when_stopped
+    assert 0 < stopped_after < discover([export]).logs.__len__()
+    resumed = run_backfill(settings, store, "cloudtrail", [export], land_events=500)
+    assert resumed.files_skipped == stopped_after and resumed.files_done == resumed.files - stopped_after
+    assert store.scalar("SELECT count() FROM events") == _distinct_events()
+    assert store.scalar("SELECT uniqExact(event_id) FROM events") == _distinct_events()
+
+
+def test_alerts_are_the_streams_marked_backfill_and_counted_once(export: Path, store_and_settings) -> None:
+    store, settings = store_and_settings
+    run_backfill(settings, store, "cloudtrail", [export])
+    run_backfill(settings, store, "cloudtrail", [export])  # a second run moves no count
+    _, rows = store.query("SELECT alert_id, count, ocsf FROM alerts FINAL ORDER BY alert_id")
+    assert rows
+    for _alert_id, _count, ocsf in rows:
+        assert "backfill" in orjson.loads(ocsf)["metadata"]["labels"]
+    # The same files offline (the stream's code, state in memory): the same alerts, the same counts.
+    offline = detect_files("cloudtrail", [log.path for log in discover([export]).logs], Detectors.default(),
+                           window_ms=settings.detection.alert_window_s * 1000)
+    assert {(alert_id, count) for alert_id, count, _ in rows} == {
+        (alert["finding_info"]["uid"], alert["count"]) for alert in offline.alerts.values()}
+
+
+def test_since_and_until_keep_only_the_events_of_the_range(export: Path, store_and_settings) -> None:
+    store, settings = store_and_settings
+    since = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+    report = run_backfill(settings, store, "cloudtrail", [export], since=since)
+    assert report.outside_time_range > 0 and report.events_landed > 0
+    assert store.scalar("SELECT min(time) >= toDateTime64('2026-11-20 08:30:00', 3, 'UTC') FROM events") == 1
+    assert store.scalar("SELECT count() FROM backfill_files") == report.files_done
+
+
+def test_cli_backfills_with_the_normalizing_processes_and_exits_3_on_tampering(export: Path, chdb_data_dir) -> None:
+    settings = fresh_database_settings(chdb_data_dir)
+    env = {"AISPM_DATA_DIR": str(chdb_data_dir), "AISPM_CLICKHOUSE__DATABASE": settings.clickhouse.database,
+           "AISPM_INGEST__NORMALIZE_PROCESSES": "2"}
+    result = CliRunner().invoke(main, ["backfill", "--source", "cloudtrail", str(export)], env=env)
+    assert result.exit_code == 0, result.output
+    summary = orjson.loads(result.stdout)
+    assert summary["events_landed"] == _distinct_events() and summary["digests"]["valid"] == summary["files"]
+    tampered = discover([export]).logs[-1].path
+    tampered.write_bytes(gzip.compress(b'{"Records": []}'))
+    again = CliRunner().invoke(main, ["backfill", "--source", "cloudtrail", str(export)], env=env)
+    assert again.exit_code == 3, again.output
+    assert orjson.loads(again.stdout)["digests"]["altered_files"] == [str(tampered)]
