@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from schemas.families import SOURCE_FAMILIES
-from streams.cli.base import ExitCode, fail, settings
+from streams.cli.base import ExitCode, fail, parse_time, settings
 from streams.cli.output import Listing, emit, output_options
-
-
-def _when(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO-8601 time (e.g. 2026-11-20 or 2026-11-20T08:00:00Z)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @click.command()
@@ -45,7 +34,7 @@ def backfill(family: str, since: str | None, until: str | None, via_kafka: bool,
     from streams.runtime.store import StoreError
 
     config = settings()
-    since_at, until_at = _when(since), _when(until)
+    since_at, until_at = parse_time(since), parse_time(until)
     if via_kafka:
         _replay(config, family, paths, since_at, until_at)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from enum import IntEnum
 from typing import NoReturn
 
@@ -26,6 +27,18 @@ class ExitCode(IntEnum):
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(int(code))
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An ISO-8601 time from an option (``2026-11-20`` or ``2026-11-20T08:00:00Z``), UTC when it names no
+    zone; a usage error (exit 2) naming the value when it is none."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO-8601 time (e.g. 2026-11-20 or 2026-11-20T08:00:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def settings() -> Settings:

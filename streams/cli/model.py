@@ -12,7 +12,7 @@ import click
 import orjson
 
 from schemas.families import SOURCE_FAMILIES
-from streams.cli.base import ExitCode, fail, settings
+from streams.cli.base import ExitCode, fail, parse_time, settings
 from streams.cli.output import Listing, emit, output_options
 
 LIST_COLUMNS = ["version", "created_at", "promoted", "threshold", "windows", "trained_from"]
@@ -21,16 +21,6 @@ LIST_COLUMNS = ["version", "created_at", "promoted", "threshold", "windows", "tr
 @click.group()
 def model() -> None:
     """Anomaly models: train on history, evaluate on labelled logs, promote the one the worker scores with."""
-
-
-def _when(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO-8601 time (e.g. 2026-11-20T08:00:00Z)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _file_events(family: str, files: tuple[Path, ...]) -> Any:
@@ -78,8 +68,8 @@ def train(family: str | None, since: str | None, until: str | None, promote: boo
                 events = _file_events(family, files)
                 trained_from = f"files ({family}): " + ", ".join(str(path) for path in files)
             else:
-                since_at = _when(since)
-                until_at = _when(until) or datetime.now(UTC)
+                since_at = parse_time(since)
+                until_at = parse_time(until) or datetime.now(UTC)
                 events = store.events_frame(int(since_at.timestamp() * 1000), int(until_at.timestamp() * 1000))
                 trained_from = f"clickhouse events {since_at.isoformat()} .. {until_at.isoformat()}"
             if events.height == 0:
@@ -133,7 +123,7 @@ def evaluate(family: str | None, since: str | None, until: str | None, labels_pa
     if files:
         events = _file_events(family, files)
     else:
-        since_at, until_at = _when(since), _when(until) or datetime.now(UTC)
+        since_at, until_at = parse_time(since), parse_time(until) or datetime.now(UTC)
         try:
             with exclusive_store(settings()) as store:
                 events = store.events_frame(int(since_at.timestamp() * 1000), int(until_at.timestamp() * 1000))

@@ -214,3 +214,19 @@ def test_windows_due_while_the_stream_catches_up_close_together(store: Store, ch
     grouped = pl.concat(together).select(columns).sort(columns[:3])
     single = pl.concat(each).select(columns).sort(columns[:3]).join(grouped.select(columns[:3]), on=columns[:3])
     assert grouped.height > 50 and grouped.equals(single)
+
+
+def test_the_anomaly_timeline_saved_query_shows_a_principals_windows(store: Store) -> None:
+    from streams.runtime.queries import load_saved_query
+
+    _promote(store)
+    events, _ = demo_day()
+    _run(_stage(store), _batches(events, 400))
+    query = load_saved_query("anomaly_timeline")
+    columns, rows = store.query(query.sql, query.bind({
+        "principal": "arn:aws:iam::493817264053:user/svc-legacy-reporting",
+        "since": "2026-11-20 00:00:00", "until": "2026-11-21 00:00:00"}))
+    timeline = [dict(zip(columns, row, strict=True)) for row in rows]
+    assert timeline and [row["window_start"] for row in timeline] == sorted(row["window_start"] for row in timeline)
+    flagged = [row for row in timeline if row["anomalous"]]
+    assert flagged and all(row["explanation"] for row in flagged)

@@ -157,3 +157,37 @@ def test_cli_backfills_with_the_normalizing_processes_and_exits_3_on_tampering(e
     again = CliRunner().invoke(main, ["backfill", "--source", "cloudtrail", str(export)], env=env)
     assert again.exit_code == 3, again.output
     assert orjson.loads(again.stdout)["digests"]["altered_files"] == [str(tampered)]
+
+
+def _saved(store: Store, name: str, **values: str) -> list[dict]:
+    from streams.runtime.queries import load_saved_query
+
+    query = load_saved_query(name)
+    columns, rows = store.query(query.sql, query.bind(values))
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def test_analysts_saved_queries_over_backfilled_history(export: Path, store_and_settings) -> None:
+    store, settings = store_and_settings
+    report = run_backfill(settings, store, "cloudtrail", [export])
+    window = {"since": "2026-11-01 00:00:00", "until": "2026-12-01 00:00:00"}
+    coverage = _saved(store, "backfill_coverage", **window)
+    assert sum(row["events"] for row in coverage) == report.events_landed
+    assert sorted({row["day"] for row in coverage}) == [date(2026, 11, day) for day in (17, 18, 19, 20)]
+    jacked = "arn:aws:iam::493817264053:user/svc-legacy-reporting"
+    bedrock = _saved(store, "bedrock_usage_by_model", **window)
+    assert any(row["principal"] == jacked and row["invocations"] > 0 for row in bedrock)
+    # No policy here (discovery mode): every AI use is unsanctioned, the leaked key's among it.
+    unsanctioned = _saved(store, "unsanctioned_ai_by_principal", **window)
+    assert jacked in {row["principal"] for row in unsanctioned}
+    assert sum(row["calls"] for row in unsanctioned) == store.scalar(
+        "SELECT count() FROM events FINAL WHERE ai_provider != '' AND ai_sanctioned = false")
+    frameworks = _saved(store, "alerts_by_framework", since="2000-01-01 00:00:00")
+    assert frameworks and {row["framework"] for row in frameworks} <= {"MITRE ATT&CK", "MITRE ATLAS"}
+    assert any(row["technique"].startswith("T1") for row in frameworks)
+    # Services new on the incident day are those no earlier day used.
+    new_services = _saved(store, "ai_services_first_seen", since="2026-11-20 00:00:00")
+    expected = store.query(
+        "SELECT ai_provider, target_host FROM events FINAL WHERE ai_provider != '' GROUP BY ai_provider, target_host "
+        "HAVING min(time) >= toDateTime64('2026-11-20 00:00:00', 3, 'UTC')")[1]
+    assert {(row["provider"], row["host"]) for row in new_services} == {tuple(row) for row in expected}

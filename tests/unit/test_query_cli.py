@@ -24,7 +24,8 @@ LEAK = ('10.1.2.3 - dave [20/Nov/2026:08:00:00 +0000] "GET https://api.openai.co
 PLAIN = '10.1.2.4 - erin [20/Nov/2026:08:01:00 +0000] "GET https://example.org/ HTTP/1.1" 200 10 "-" "curl/8.5"'
 
 # A value for each ClickHouse parameter type the saved queries use: wide enough to return everything.
-VALUE_FOR_TYPE = {"DateTime64(3)": ("2000-01-01 00:00:00", "2100-01-01 00:00:00"), "UInt32": ("100", "100")}
+VALUE_FOR_TYPE = {"DateTime64(3)": ("2000-01-01 00:00:00", "2100-01-01 00:00:00"), "UInt32": ("100", "100"),
+                  "String": ("dave", "dave")}
 
 
 @pytest.fixture(scope="module")
