@@ -26,6 +26,22 @@ def dataset(*parts: str) -> Path:
     return path
 
 
+# A value for each ClickHouse parameter type the saved queries use: wide enough to return everything.
+SAVED_QUERY_VALUES = {"DateTime64(3)": ("2000-01-01 00:00:00", "2100-01-01 00:00:00"), "UInt32": ("100", "100"),
+                      "String": ("dave", "dave")}
+
+
+def saved_query_parameters(name: str) -> dict[str, str]:
+    """Parameters that run saved query ``name`` over everything (``until`` and ``limit`` the high end)."""
+    from streams.runtime.queries import load_saved_query
+
+    values = {}
+    for parameter, kind in load_saved_query(name).parameters.items():
+        low, high = SAVED_QUERY_VALUES[kind]  # a KeyError here: add the new type to SAVED_QUERY_VALUES
+        values[parameter] = high if parameter in ("until", "limit") else low
+    return values
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -15,18 +15,13 @@ from streams.cli import main
 from streams.detect.alerts import MemoryLedger
 from streams.detect.pipeline import Detectors
 from streams.normalize import normalize_message
-from streams.runtime.queries import load_saved_query, saved_query_names
+from streams.runtime.queries import saved_query_names
 from streams.runtime.store import Store
-from tests.conftest import fresh_database_settings
+from tests.conftest import fresh_database_settings, saved_query_parameters
 
 LEAK = ('10.1.2.3 - dave [20/Nov/2026:08:00:00 +0000] "GET https://api.openai.com/v1/models?api_key='
         + "sk-proj-" + "Qw73" * 12 + ' HTTP/1.1" 200 512 "-" "curl/8.5"')
 PLAIN = '10.1.2.4 - erin [20/Nov/2026:08:01:00 +0000] "GET https://example.org/ HTTP/1.1" 200 10 "-" "curl/8.5"'
-
-# A value for each ClickHouse parameter type the saved queries use: wide enough to return everything.
-VALUE_FOR_TYPE = {"DateTime64(3)": ("2000-01-01 00:00:00", "2100-01-01 00:00:00"), "UInt32": ("100", "100"),
-                  "String": ("dave", "dave")}
-
 
 @pytest.fixture(scope="module")
 def store_env(chdb_data_dir) -> dict[str, str]:
@@ -50,11 +45,7 @@ def run(env: dict[str, str], *args: str, stdin: str | None = None):
 
 
 def parameters_for(name: str) -> list[str]:
-    args = []
-    for parameter, kind in load_saved_query(name).parameters.items():
-        low, high = VALUE_FOR_TYPE[kind]  # a KeyError here: add the new type to VALUE_FOR_TYPE
-        args += ["--param", f"{parameter}={high if parameter in ('until', 'limit') else low}"]
-    return args
+    return [arg for parameter, value in saved_query_parameters(name).items() for arg in ("--param", f"{parameter}={value}")]
 
 
 def test_list_names_every_saved_query_with_its_purpose_and_parameters() -> None:

@@ -21,7 +21,7 @@ import pytest
 from streams.runtime.queries import saved_query, saved_query_names
 from streams.runtime.query import QueryServer, ensure_token
 from streams.runtime.store import Store
-from tests.conftest import free_port, fresh_database_settings
+from tests.conftest import free_port, fresh_database_settings, saved_query_parameters
 
 
 def call(port: int, path: str, token: str | None, payload: dict | None = None) -> tuple[int, dict]:
@@ -317,7 +317,5 @@ def test_analysts_queries_over_aispm_still_run(endpoint, sql: str) -> None:
 def test_every_saved_query_runs_through_the_endpoint(endpoint, name: str) -> None:
     port, token, _ = endpoint
     sql = saved_query(name)
-    parameters = {"since": "2000-01-01 00:00:00", "until": "2100-01-01 00:00:00", "limit": 5}
-    used = {key: value for key, value in parameters.items() if "{" + key + ":" in sql}
-    status, body = call(port, "/query", token, {"sql": sql, "parameters": used})
+    status, body = call(port, "/query", token, {"sql": sql, "parameters": saved_query_parameters(name)})
     assert status == 200, body

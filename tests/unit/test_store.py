@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from schemas.event import EVENT_FIELDS, validate_event
 from streams.runtime.queries import saved_query, saved_query_names
 from streams.runtime.store import Store, StoreError
-from tests.conftest import fresh_database_settings
+from tests.conftest import fresh_database_settings, saved_query_parameters
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +87,7 @@ def test_query_parameters_are_bound_server_side(store: Store) -> None:
 def test_every_saved_query_runs(store: Store, name: str) -> None:
     sql = saved_query(name)
     assert sql.lstrip().startswith("--"), "a saved query opens with a comment on purpose and parameters"
-    parameters = {"since": "2000-01-01 00:00:00", "until": "2100-01-01 00:00:00", "limit": 10,
-                  "window_start": "2000-01-01 00:00:00"}
-    used = {key: value for key, value in parameters.items() if "{" + key + ":" in sql}
-    store.query(sql, used)
+    store.query(sql, saved_query_parameters(name))
 
 
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
