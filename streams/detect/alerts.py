@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any, Protocol
 
 import orjson
@@ -37,7 +38,18 @@ __all__ = [
 ]
 
 OCSF_VERSION = "1.5.0"
-PRODUCT = {"name": "aispm", "vendor_name": "aispm project"}
+
+
+def _product_version() -> str:
+    try:
+        return metadata.version("aispm")
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+PRODUCT = {"name": "aispm", "vendor_name": "aispm project", "version": _product_version()}
+# How sure a detection is: a rule matched what it describes (High); a model found a window unusual (Medium).
+_CONFIDENCE = {"rule": (3, "High"), "model": (2, "Medium")}
 
 DETECTION_FINDING_CLASS = 2004
 FINDINGS_CATEGORY = 2
@@ -125,13 +137,13 @@ def to_ocsf(finding: Finding, count: int, first_seen_ms: int, last_seen_ms: int,
             "context": _jsonable(finding.context),
         },
     }
+    confidence_id, confidence = _CONFIDENCE["model" if "model_version" in finding.context else "rule"]
+    alert["confidence_id"], alert["confidence"] = confidence_id, confidence
     attacks = [{"technique": {"uid": technique, "name": _ATTACK_NAMES[technique]}}
                for technique in finding.techniques if technique in _ATTACK_NAMES]
     if attacks:
         alert["finding_info"]["attacks"] = attacks
     resource = _resource(finding)
-    if resource:
-        alert["resources"] = [resource]
     if event.get("cloud_account") and event.get("source_family") == "cloudtrail":
         alert["cloud"] = {
             "provider": "AWS",
@@ -141,6 +153,12 @@ def to_ocsf(finding: Finding, count: int, first_seen_ms: int, last_seen_ms: int,
         }
         if alert["cloud"]["region"] is None:
             del alert["cloud"]["region"]
+        # `cloud`, and a resource's `region`, belong to OCSF's cloud profile: say it is used.
+        alert["metadata"]["profiles"] = ["cloud"]
+    if resource:
+        if "region" in resource and "cloud" not in alert:
+            resource["data"]["region"] = resource.pop("region")  # no cloud profile without a cloud
+        alert["resources"] = [resource]
     return alert
 
 
@@ -192,6 +210,8 @@ def _resource(finding: Finding) -> dict[str, Any] | None:
         resource["name"] = str(product)
     if model or host:
         resource["uid"] = str(model or host)
+    if "name" not in resource and "uid" not in resource:  # OCSF wants one of them; the provider names it
+        resource["name"] = str(finding.provider)
     if finding.event.get("cloud_region"):
         resource["region"] = finding.event["cloud_region"]
     if context.get("category"):

@@ -203,3 +203,38 @@ def test_alert_for_renders_new_and_updated_alerts() -> None:
     assert (second["activity_id"], second["count"]) == (2, 2)
     assert first["finding_info"]["uid"] == second["finding_info"]["uid"]
     assert_valid_detection_finding(second)
+
+
+def test_ocsf_profiles_product_version_confidence_and_resource_identity() -> None:
+    from importlib import metadata
+
+    cloud = to_ocsf(_cloud_finding(), count=1, first_seen_ms=0, last_seen_ms=0, alert_id="c1")
+    gateway = to_ocsf(_gateway_finding(), count=1, first_seen_ms=0, last_seen_ms=0, alert_id="g1")
+    # The cloud profile is declared exactly when its attributes (cloud, resources[].region) are sent.
+    assert cloud["metadata"]["profiles"] == ["cloud"] and "cloud" in cloud
+    assert "profiles" not in gateway["metadata"] and "cloud" not in gateway
+    for alert in (cloud, gateway):
+        assert alert["metadata"]["product"]["version"] == metadata.version("aispm")
+        assert (alert["confidence_id"], alert["confidence"]) == (3, "High")
+        for resource in alert.get("resources", []):
+            assert resource.get("name") or resource.get("uid")
+            assert "region" not in resource or "cloud" in alert
+        assert_valid_detection_finding(alert)
+
+
+def test_a_resource_named_by_nothing_but_its_provider_gets_the_providers_name() -> None:
+    import dataclasses
+
+    finding = dataclasses.replace(_gateway_finding(), context={}, provider="openai")
+    alert = to_ocsf(finding, count=1, first_seen_ms=0, last_seen_ms=0, alert_id="p1")
+    assert alert["resources"][0]["name"] == "openai"
+    assert_valid_detection_finding(alert)
+
+
+def test_an_anomaly_alert_is_medium_confidence() -> None:
+    import dataclasses
+
+    finding = dataclasses.replace(_gateway_finding(), detection="anomalous_access",
+                                  context={"model_version": "v1", "score": 3.2})
+    alert = to_ocsf(finding, count=1, first_seen_ms=0, last_seen_ms=0, alert_id="m1")
+    assert (alert["confidence_id"], alert["confidence"]) == (2, "Medium")
