@@ -7,12 +7,15 @@ features code orders by window itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
+import orjson
 import polars as pl
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from models.features import bounded, history_of, window_events, window_features
+from models.registry import ModelVersion, pack
 from models.scoring import AnomalyModel, fit, score
 
 __all__ = ["Evaluation", "TrainingRun", "evaluate", "train"]
@@ -23,6 +26,20 @@ class TrainingRun:
     model: AnomalyModel
     windows: pl.DataFrame
     """The training windows, scored by the model just fitted."""
+    events: pl.DataFrame
+    """The events it was trained on."""
+    alerts_per_1000: float
+
+    def version(self, *, trained_from: str, trained_by: str) -> ModelVersion:
+        """The registry row of this run: the packed model with its lineage."""
+        times = self.events["time"]
+        if times.dtype != pl.Int64:
+            times = times.dt.epoch("ms")
+        return pack(self.model, trained_from=trained_from, trained_by=trained_by,
+                    train_since=datetime.fromtimestamp(times.min() / 1000, UTC),
+                    train_until=datetime.fromtimestamp(times.max() / 1000, UTC), events=self.events.height,
+                    windows_by_population=self.windows_by_population(),
+                    metrics=orjson.dumps(self.metrics()).decode(), alerts_per_1000=self.alerts_per_1000)
 
     def windows_by_population(self) -> dict[str, int]:
         return dict(self.windows.group_by("population").len().sort("population").iter_rows())
@@ -52,7 +69,7 @@ def train(events: pl.DataFrame, *, window_ms: int, alerts_per_1000: float, histo
     if not model.forests:
         raise ValueError(f"too few windows to train on: {dict(windows.group_by('population').len().iter_rows())}; "
                          "every population needs at least 50 (more history, or a shorter window)")
-    return TrainingRun(model, score(model, windows))
+    return TrainingRun(model, score(model, windows), events, alerts_per_1000)
 
 
 @dataclass

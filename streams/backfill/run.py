@@ -1,9 +1,9 @@
 """A backfill run: files -> the stream's normalization (in the normalizing processes) -> ClickHouse, with
 the stream's detections, file by file, resumable and exactly once.
 
-Files are read, split and normalized whole in the normalizing processes, a few files ahead; landed
-together every ``LAND_EVENTS`` events: keep the events inside ``--since/--until``, drop those already stored, insert the rest and the dead letters,
-run every detection over them and land their alerts (marked ``backfill``: landed and counted in
+Files are read, split and normalized whole in the normalizing processes, a few files ahead, and landed
+together every ``LAND_EVENTS`` events: keep the events inside ``--since/--until``, drop those already
+stored, insert the rest and the dead letters, run every detection over them and land their alerts (marked ``backfill``: landed and counted in
 ClickHouse, never sent to the alerts topic, so history does not page anyone). A file is recorded as
 finished once all of it landed; a second run skips finished files, and a file read again (after an
 interruption, or changed) adds only what is not stored yet: events by id, dead letters by their
@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ import polars as pl
 
 from streams.backfill.digest import DigestReport, verify_digests
 from streams.backfill.files import LogFile, discover
+from streams.normalize.batch import as_dicts
+from streams.runtime.normalize_pool import file_topic
 
 __all__ = ["BackfillReport", "run_backfill"]
 
@@ -48,8 +50,6 @@ class BackfillReport:
     alerts: int = 0
     seconds: float = 0.0
     digests: DigestReport | None = None
-    per_file: dict[str, list[int]] = field(default_factory=dict, repr=False)
-    """Per file being read (by its message topic, ``file:<path>``): events, landed, dead letters so far."""
 
     @property
     def events_per_s(self) -> int:
@@ -70,13 +70,12 @@ Progress = Callable[[BackfillReport, LogFile | None], None]
 
 def run_backfill(settings: Any, store: Any, family: str, paths: list[Path], *, since: datetime | None = None,
                  until: datetime | None = None, on_progress: Progress | None = None,
-                 normalize: Any = None, land_events: int = LAND_EVENTS) -> BackfillReport:
-    """Backfill ``paths`` into ``store`` (migrated, held by this process). ``normalize``: a callable like
-    ``NormalizePool`` (default: the worker's pool of normalizing processes, sized from the cores)."""
+                 land_events: int = LAND_EVENTS) -> BackfillReport:
+    """Backfill ``paths`` into ``store`` (migrated, held by this process) with the worker's normalizing
+    processes (sized from the cores; in this process with one core)."""
     from streams.detect.pipeline import Detectors
     from streams.detect.stage import DetectionStage
     from streams.enrich.policy import policy_source
-    from streams.normalize.batch import as_dicts
     from streams.normalize.redact import installation_redactor
 
     started = time.monotonic()
@@ -94,11 +93,9 @@ def run_backfill(settings: Any, store: Any, family: str, paths: list[Path], *, s
     stage.load()
     candidates = detectors.engine.candidates()
     in_range = _time_filter(since, until)
-    pool = normalize
-    if pool is None:
-        key = settings.ingest.fingerprint_key
-        pool = _pool(settings, installation_redactor(settings.data_dir, key.get_secret_value() if key else None))
-    landing = _Landing(report, store, stage, candidates, in_range, family, on_progress, as_dicts, land_events)
+    key = settings.ingest.fingerprint_key
+    pool = _pool(settings, installation_redactor(settings.data_dir, key.get_secret_value() if key else None))
+    landing = _Landing(report, store, stage, candidates, in_range, family, on_progress, land_events)
     try:
         # Files are read and normalized whole in the processes, a few ahead of landing, landed in order.
         ahead: deque[tuple[LogFile, Callable[[], tuple[int, Any]]]] = deque()
@@ -110,8 +107,7 @@ def run_backfill(settings: Any, store: Any, family: str, paths: list[Path], *, s
             landing.add(*_done(ahead.popleft()))
         landing.flush()
     finally:
-        if normalize is None:
-            pool.close()
+        pool.close()
     report.seconds = time.monotonic() - started
     if on_progress:
         on_progress(report, None)
@@ -162,15 +158,14 @@ def _time_filter(since: datetime | None, until: datetime | None) -> pl.Expr | No
 
 
 class _Landing:
-    """Normalized chunks, landed together once they hold ``LAND_EVENTS`` events (an insert, a dedup lookup
-    and a detection commit per few files, not per file); files are recorded as finished after that."""
+    """Normalized files, landed together once they hold ``land_events`` events (an insert, a dedup lookup
+    and a detection commit per few files, not per file); the files are recorded as finished after that."""
 
     def __init__(self, report: BackfillReport, store: Any, stage: Any, candidates: pl.Expr,
-                 in_range: pl.Expr | None, family: str, on_progress: Progress | None, as_dicts: Callable,
-                 land_events: int) -> None:
+                 in_range: pl.Expr | None, family: str, on_progress: Progress | None, land_events: int) -> None:
         self.land_events = land_events
         self.report, self.store, self.stage, self.candidates = report, store, stage, candidates
-        self.in_range, self.family, self.on_progress, self.as_dicts = in_range, family, on_progress, as_dicts
+        self.in_range, self.family, self.on_progress = in_range, family, on_progress
         self.frames: list[pl.DataFrame] = []
         self.dead_letters: list[dict] = []
         self.finished: list[LogFile] = []
@@ -204,7 +199,7 @@ class _Landing:
             report.duplicates += new.duplicates
             landed_by_file = dict(new.frame.group_by("kafka_topic").len().iter_rows())
             if new.frame.height:
-                prepared = self.stage.prepare_events(self.as_dicts(new.frame.filter(self.candidates)),
+                prepared = self.stage.prepare_events(as_dicts(new.frame.filter(self.candidates)),
                                                      seen=new.frame.height)
                 self.stage.commit(prepared)
                 report.findings += prepared.findings
@@ -215,25 +210,16 @@ class _Landing:
             report.dead_letters += len(self.dead_letters)
             for row in self.dead_letters:
                 dead_by_file[row["kafka_topic"]] = dead_by_file.get(row["kafka_topic"], 0) + 1
+        # Every buffered chunk is a whole file: all of each is landed now.
+        rows = []
         for log in self.finished:
-            topic = _topic(log)
-            counts = report.per_file.pop(topic, [0, 0, 0])
-            store.record_backfill_file(str(log.path), log.size, log.mtime_ns, self.family,
-                                       events=counts[0] + events_by_file.pop(topic, 0),
-                                       landed=counts[1] + landed_by_file.pop(topic, 0),
-                                       dead_letters=counts[2] + dead_by_file.pop(topic, 0))
-            report.files_done += 1
-        # Files still being read keep their counts for when they finish.
-        for topic in {*events_by_file, *landed_by_file, *dead_by_file}:
-            counts = report.per_file.setdefault(topic, [0, 0, 0])
-            counts[0] += events_by_file.get(topic, 0)
-            counts[1] += landed_by_file.get(topic, 0)
-            counts[2] += dead_by_file.get(topic, 0)
+            topic = file_topic(log.path)
+            rows.append((str(log.path), log.size, log.mtime_ns, self.family, events_by_file.get(topic, 0),
+                         landed_by_file.get(topic, 0), dead_by_file.get(topic, 0)))
+        store.record_backfill_files(rows)
+        report.files_done += len(self.finished)
         finished = self.finished[-1] if self.finished else None
         self.frames, self.dead_letters, self.finished, self.events = [], [], [], 0
         if self.on_progress and finished is not None:
             self.on_progress(report, finished)
 
-
-def _topic(log: LogFile) -> str:
-    return f"file:{log.path}"

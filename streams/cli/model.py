@@ -50,7 +50,6 @@ def train(family: str | None, since: str | None, until: str | None, promote: boo
           files: tuple[Path, ...]) -> None:
     """Fit a new model version on FILES (with --source) or on stored history (--since/--until) and record
     it in the registry with its lineage. The worker scores with the promoted version only."""
-    from models.registry import pack
     from models.training import train as train_model
     from streams.runtime.query import QueryError, exclusive_store
     from streams.runtime.store import StoreError
@@ -79,15 +78,7 @@ def train(family: str | None, since: str | None, until: str | None, promote: boo
                                   history_items=config.anomaly.history_items)
             except ValueError as error:
                 fail(str(error), ExitCode.ERROR)
-            times = events["time"]
-            if times.dtype != "i64":
-                times = times.dt.epoch("ms")
-            stored = pack(run.model, trained_from=trained_from,
-                          train_since=datetime.fromtimestamp(times.min() / 1000, UTC),
-                          train_until=datetime.fromtimestamp(times.max() / 1000, UTC), events=events.height,
-                          windows_by_population=run.windows_by_population(),
-                          metrics=orjson.dumps(run.metrics()).decode(), trained_by=_trained_by(),
-                          alerts_per_1000=config.anomaly.alerts_per_1000)
+            stored = run.version(trained_from=trained_from, trained_by=_trained_by())
             store.land_model_version(stored)
             if promote:
                 store.promote_model(stored.version, by=_trained_by(), reason="aispm model train --promote")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 HISTORY_DAYS = 7
@@ -11,7 +10,6 @@ HISTORY_DAYS = 7
 def train_demo_model(store: Any, settings: Any, *, seed: int = 7, days: int = HISTORY_DAYS,
                      trained_by: str = "aispm demo") -> str:
     """Fit on ``days`` benign days of demo traffic (every family), record it in the registry, promote it."""
-    from models.registry import pack
     from models.training import train
     from streams.demo.generator import generate_history
     from streams.detect.pipeline import Detectors
@@ -24,12 +22,7 @@ def train_demo_model(store: Any, settings: Any, *, seed: int = 7, days: int = HI
     frame = check_events(events).frame
     run = train(frame, window_ms=settings.anomaly.window_s * 1000, alerts_per_1000=settings.anomaly.alerts_per_1000,
                 history_items=settings.anomaly.history_items)
-    times = frame["time"].dt.epoch("ms")
-    stored = pack(run.model, trained_from=f"demo history: {days} benign days, seed {seed}",
-                  train_since=datetime.fromtimestamp(times.min() / 1000, UTC),
-                  train_until=datetime.fromtimestamp(times.max() / 1000, UTC), events=frame.height,
-                  windows_by_population=run.windows_by_population(), metrics="{}", trained_by=trained_by,
-                  alerts_per_1000=settings.anomaly.alerts_per_1000)
+    stored = run.version(trained_from=f"demo history: {days} benign days, seed {seed}", trained_by=trained_by)
     store.land_model_version(stored)
     store.promote_model(stored.version, by=trained_by, reason="trained on the demo history")
     return stored.version

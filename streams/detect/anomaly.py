@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -98,10 +98,8 @@ class AnomalyMetrics:
     open_rows: int = 0
     model_version: str = ""
     model_error: str = ""
-    extra: dict = field(default_factory=dict)
-
     def snapshot(self) -> dict:
-        return {key: value for key, value in vars(self).items() if key != "extra"}
+        return dict(vars(self))
 
 
 class AnomalyStage:

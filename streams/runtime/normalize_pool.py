@@ -23,7 +23,7 @@ from streams.normalize.redact import Redactor, default_redactor
 from streams.runtime.gc_tuning import tune_for_streaming
 from streams.runtime.ingest import BatchOutput, RawMessage, process_batch
 
-__all__ = ["NormalizePool", "Pending", "normalize_file", "prepare_process"]
+__all__ = ["NormalizePool", "Pending", "file_topic", "normalize_file", "prepare_process"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,11 @@ def _normalize(raw: list[tuple], max_record_bytes: int, raw_cap: int, redact_bod
                          raw_cap=raw_cap, redact_bodies=redact_bodies, enrich=_enrich, redactor=_redactor)
 
 
+def file_topic(path: Path | str) -> str:
+    """Where a file's records are placed, for their dead-letter ids and events' ``kafka_topic``."""
+    return f"file:{path}"
+
+
 def normalize_file(path: str, family: str, max_record_bytes: int, raw_cap: int,
                     redact_bodies: bool) -> tuple[int, BatchOutput]:
     """A whole log file, read, split and normalized here: (records, output). Its messages are placed
@@ -53,7 +58,7 @@ def normalize_file(path: str, family: str, max_record_bytes: int, raw_cap: int,
     from streams.normalize.files import open_bytes, split_records
 
     records = list(split_records(open_bytes(Path(path))))
-    topic = f"file:{path}"
+    topic = file_topic(path)
     messages = [RawMessage(family, topic, 0, index, value, 0) for index, value in enumerate(records)]
     return len(records), process_batch(messages, max_record_bytes=max_record_bytes, raw_cap=raw_cap,
                                        redact_bodies=redact_bodies, enrich=_enrich, redactor=_redactor)

@@ -418,10 +418,12 @@ class Store:
             rows = self.client.query("SELECT path, size, mtime_ns FROM backfill_files FINAL").result_rows
         return {(path, int(size), int(mtime)) for path, size, mtime in rows}
 
-    def record_backfill_file(self, path: str, size: int, mtime_ns: int, family: str, *, events: int, landed: int,
-                             dead_letters: int) -> None:
+    def record_backfill_files(self, rows: list[tuple[str, int, int, str, int, int, int]]) -> None:
+        """Finished files: (path, size, mtime_ns, family, events, landed, dead letters), one insert."""
+        if not rows:
+            return
         with self._lock:
-            self.client.insert("backfill_files", [[path, size, mtime_ns, family, events, landed, dead_letters]],
+            self.client.insert("backfill_files", [list(row) for row in rows],
                                column_names=["path", "size", "mtime_ns", "source_family", "events", "landed",
                                              "dead_letters"])
 
