@@ -149,6 +149,22 @@ class DetectionSettings(BaseModel):
         description='Sigma rules for CloudTrail (files or directories) run beside the built-in rules; '
                     'as an environment variable a JSON list: AISPM_DETECTION__SIGMA_RULES=\'["/etc/aispm/sigma"]\'.',
     )
+    alert_format: Literal["ocsf", "ecs", "hec"] = Field(
+        "ocsf",
+        description="What the alerts topic carries: an OCSF Detection Finding, an Elastic Common Schema document, "
+                    "or a Splunk HTTP Event Collector event (streams/detect/SIEM-FORMATS.md). ClickHouse keeps OCSF.",
+    )
+    hec_sourcetype: str = Field(
+        "aispm:ocsf:detection_finding", min_length=1, max_length=200,
+        description="The HEC events' sourcetype (alert_format hec).",
+    )
+    hec_index: str | None = Field(
+        None, min_length=1, max_length=200,
+        description="The Splunk index of the HEC events; unset: the HEC token's default index.",
+    )
+    hec_host: str | None = Field(
+        None, min_length=1, max_length=255, description="The HEC events' host; unset: the worker's host name.",
+    )
 
 
 class AnomalySettings(BaseModel):

@@ -5,7 +5,8 @@ What the Faust detection agent does with each batch, without Faust, so it is tes
 ``prepare`` (CPU, no I/O) decodes the messages, runs every detection with the rules' state, and
 groups the findings into alerts; the state changes are collected, not saved. ``commit`` (I/O) then
 1. records the (alert, event) pairs in the ledger and reads back each alert's tally,
-2. lands the alert rows, 3. sends the OCSF alerts to the alerts topic and waits for delivery,
+2. lands the alert rows, 3. sends the alerts to the alerts topic (OCSF, or ECS / HEC as set) and
+   waits for delivery,
 4. saves the state changes — and only after it returned are the messages acknowledged.
 
 Why this order makes alerts at-least-once with exact counts: every step is idempotent (pairs count
@@ -32,6 +33,7 @@ from streams.detect.alerts import AlertEvent, AlertPlan, AlertTally, MemoryLedge
 from streams.detect.anomaly import AnomalyStage, ClosedWindows
 from streams.detect.eventtime import EventClock
 from streams.detect.pipeline import Detectors
+from streams.detect.siem import AlertFormat, HecOptions, render_alert
 from streams.detect.writeback import WriteBack
 from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
 
@@ -103,8 +105,11 @@ class DetectionStage:
     def __init__(self, *, detectors: Detectors, store: DetectionStore,
                  send_alerts: Callable[[list[tuple[bytes, bytes]]], None], window_ms: int,
                  metrics: DetectionMetrics | None = None, anomaly: AnomalyStage | None = None,
-                 origin: str = "") -> None:
+                 origin: str = "", alert_format: AlertFormat = "ocsf", hec: HecOptions | None = None) -> None:
         self.detectors = detectors
+        self.alert_format: AlertFormat = alert_format
+        """What the alerts topic carries (streams/detect/siem.py); the alert rows keep OCSF."""
+        self.hec = hec or HecOptions()
         self.origin = origin
         """Marks every finding (``context.origin``) and its OCSF alert (``metadata.labels``): ``backfill``."""
         self.anomaly = anomaly
@@ -194,7 +199,8 @@ class DetectionStage:
             tallies = self.store.alert_tallies(list(plan.latest), sorted({e.event_id for e in plan.events}))
             alerts = plan.render(tallies)
             self.store.land_alerts(alerts.rows)
-            self.send_alerts([(alert["finding_info"]["uid"].encode(), orjson.dumps(alert, default=str))
+            self.send_alerts([(alert["finding_info"]["uid"].encode(),
+                               orjson.dumps(render_alert(alert, self.alert_format, self.hec), default=str))
                               for alert in alerts.ocsf])
             prepared.sent = True
             self.metrics.add(alerts_sent=len(alerts.ocsf))

@@ -14,6 +14,7 @@ from mode import Service
 
 from streams.detect.anomaly import AnomalyStage
 from streams.detect.pipeline import Detectors
+from streams.detect.siem import HecOptions
 from streams.detect.stage import DetectionMetrics, DetectionStage
 from streams.enrich.policy import policy_source
 from streams.normalize.redact import installation_redactor
@@ -188,7 +189,9 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
         detectors=detectors, store=store, window_ms=settings.detection.alert_window_s * 1000,
         send_alerts=lambda messages: produce_all(alert_producer, alerts_topic,
                                                  [(None, key, value) for key, value in messages]),
-        metrics=detection_metrics, anomaly=anomaly,
+        metrics=detection_metrics, anomaly=anomaly, alert_format=settings.detection.alert_format,
+        hec=HecOptions(sourcetype=settings.detection.hec_sourcetype, index=settings.detection.hec_index,
+                       host=settings.detection.hec_host),
     )
     register_detection_agent(app, settings, stage=stage)
     ingest = IngestService(settings=settings, bootstrap=bootstrap, store=store, detectors=detectors,

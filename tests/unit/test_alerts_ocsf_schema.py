@@ -7,77 +7,18 @@ with the profiles each alert declares enforced (py-ocsf-models, in test_alerts.p
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
-import orjson
 import pytest
 
 from streams.detect.alerts import OCSF_VERSION, attacks_of, technique_table, to_ocsf
 from streams.detect.engine import discover_rules
-from streams.detect.offline import detect_files
-from streams.detect.pipeline import Detectors
-from streams.detect.stage import DetectionStage, MemoryDetectionStore
-from streams.enrich.policy import Policy
-from tests.conftest import DATASETS, REPO
+from tests import alert_corpus as corpus
 from tests.ocsf_schema import compiled_schema, schema_problems
-
-SAMPLES = REPO / "tests" / "samples"
-FAMILIES = ("cloudtrail", "gateway", "audit")
-HOUR_MS = 3_600_000
-
-
-def _panther_logs(tmp: Path) -> list[Path]:
-    """panther-analysis' test events as files of their logs, one per line (every family tries them all)."""
-    paths = []
-    for source in sorted((DATASETS / "panther-analysis-tests").glob("*.jsonl")):
-        lines = [orjson.loads(line)["log"] for line in source.read_bytes().splitlines() if line.strip()]
-        path = tmp / source.name
-        path.write_bytes(b"\n".join(orjson.dumps(log) for log in lines))
-        paths.append(path)
-    return paths
-
-
-def _dataset_inputs(tmp: Path) -> dict[str, list[Path]]:
-    if not DATASETS.exists():
-        pytest.fail(f"shared datasets missing: {DATASETS}")
-    panther = _panther_logs(tmp)
-    return {
-        "cloudtrail": [*sorted((DATASETS / "stratus-red-team-detonation-logs").glob("*.json")),
-                       DATASETS / "otrf-security-datasets" / "ec2_proxy_s3_exfiltration_2020-09-14011940.json",
-                       *sorted((SAMPLES / "cloudtrail").iterdir()), *panther],
-        "gateway": [*sorted((SAMPLES / "gateway").iterdir()), *panther],
-        "audit": [DATASETS / "otrf-security-datasets" / "AADAuditEvents.json",
-                  *sorted((SAMPLES / "audit").iterdir()), *panther],
-    }
 
 
 @pytest.fixture(scope="module")
-def dataset_alerts(tmp_path_factory) -> list[dict]:
-    """What ``aispm detect`` raises (its offline stage, discovery policy) on the shared datasets and samples."""
-    inputs = _dataset_inputs(tmp_path_factory.mktemp("panther"))
-    alerts = []
-    for family in FAMILIES:
-        detectors = Detectors.default(lambda: Policy.discovery())
-        alerts.extend(detect_files(family, inputs[family], detectors, window_ms=HOUR_MS).alerts_in_order())
-    return alerts
-
-
-def _example_alerts() -> list[dict]:
-    """The alerts every rule's positive examples raise, through the stream's detection stage."""
-    alerts: list[dict] = []
-
-    def collect(messages: list[tuple[bytes, bytes]]) -> None:
-        alerts.extend(orjson.loads(value) for _key, value in messages)
-
-    for rule in discover_rules():
-        policy = Policy.from_text(rule.example_policy) if rule.example_policy else Policy.discovery()
-        for example in rule.examples:
-            if not example.expect:
-                continue
-            stage = DetectionStage(detectors=Detectors.default(lambda policy=policy: policy),
-                                   store=MemoryDetectionStore(), send_alerts=collect, window_ms=HOUR_MS)
-            stage.commit(stage.prepare_events([copy.deepcopy(event) for event in example.events]))
-    return alerts
+def dataset_alerts() -> list[dict]:
+    return list(corpus.dataset_alerts())
 
 
 def test_every_alert_on_the_shared_datasets_is_valid_under_the_official_schema(dataset_alerts) -> None:
@@ -90,7 +31,7 @@ def test_every_alert_on_the_shared_datasets_is_valid_under_the_official_schema(d
 
 
 def test_every_rules_example_alert_is_valid_under_the_official_schema() -> None:
-    alerts = _example_alerts()
+    alerts = corpus.example_alerts()
     assert len({alert["finding_info"]["analytic"]["uid"] for alert in alerts}) >= len(discover_rules()) - 2
     rejected = {alert["finding_info"]["analytic"]["uid"]: problems for alert in alerts
                 if (problems := schema_problems(alert))}
