@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from tests.conftest import WorkerHandle, worker_env
+from tests.ocsf_schema import schema_problems
 from tests.unit.test_alerts import assert_valid_detection_finding
 
 pytestmark = pytest.mark.integration
@@ -110,6 +111,7 @@ def test_alerts_are_valid_deduplicated_and_follow_policy_reloads(alerting) -> No
     assert alerts, "no alert reached the alerts topic"
     for alert in alerts:
         assert_valid_detection_finding(alert)
+        assert schema_problems(alert) == []
     by_id = {}
     for alert in alerts:
         by_id[alert["finding_info"]["uid"]] = alert
