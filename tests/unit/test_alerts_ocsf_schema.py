@@ -45,6 +45,20 @@ def test_alerts_declare_the_version_they_are_checked_against(dataset_alerts) -> 
     assert http_activity["enum"]["9"]["caption"] == "Patch"
 
 
+def test_the_event_activity_ids_are_those_of_the_declared_version() -> None:
+    """The evidence carries the normalized event's class and activity: they must mean the same in OCSF_VERSION."""
+    from schemas.event import API_CREATE, API_DELETE, API_READ, API_UPDATE, HTTP_ACTIVITY_BY_METHOD
+
+    classes = compiled_schema(OCSF_VERSION)["classes"]
+    http = classes["http_activity"]["attributes"]["activity_id"]["enum"]
+    assert {method: http[str(uid)]["caption"].upper() for method, uid in HTTP_ACTIVITY_BY_METHOD.items()} == {
+        method: method for method in HTTP_ACTIVITY_BY_METHOD}
+    api = classes["api_activity"]["attributes"]["activity_id"]["enum"]
+    assert [api[str(uid)]["caption"] for uid in (API_CREATE, API_READ, API_UPDATE, API_DELETE)] == [
+        "Create", "Read", "Update", "Delete"]
+    assert "9" not in compiled_schema("1.5.0")["classes"]["http_activity"]["attributes"]["activity_id"]["enum"]
+
+
 def test_att_and_ck_ids_become_named_attacks_with_tactics(dataset_alerts) -> None:
     named = 0
     for alert in dataset_alerts:
