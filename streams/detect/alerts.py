@@ -4,7 +4,8 @@ One alert per ``finding.key()`` per tumbling window of event time (``alert_id_of
 the number of distinct events behind it, kept by an ``AlertLedger`` (a ClickHouse table in the stream,
 a dict offline), so a redelivered or replayed event never counts twice and a lost worker loses nothing.
 
-``to_ocsf`` renders an alert as an OCSF 1.x Detection Finding (class 2004). The normalized event goes
+``to_ocsf`` renders an alert as an OCSF 1.6.0 Detection Finding (class 2004), ATT&CK techniques named from
+``techniques.json``; ``siem.py`` turns it into the alerts topic's other formats. The normalized event goes
 in as evidence without its raw record: the raw text is already redacted, but an alert travels further
 than the event store, so it carries only the mapped fields.
 """
@@ -34,6 +35,8 @@ __all__ = [
     "alert_for",
     "alert_id_of",
     "alert_row",
+    "attacks_of",
+    "technique_table",
     "to_ocsf",
     "window_start",
 ]
@@ -88,7 +91,9 @@ def attacks_of(techniques: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
         parent_id, _, sub = technique_id.rpartition(".")
         if not parent_id.rpartition(".")[2].startswith("T"):  # T1078 or AML.T0034: no sub-technique
             parent_id, sub = technique_id, ""
-        parent = known.get(parent_id, entry)
+        parent = known.get(parent_id)
+        if parent is None:  # a sub-technique without its technique: not in a table made from MITRE's data
+            continue
         attack: dict[str, Any] = {"technique": {"uid": parent_id, "name": parent["name"]}}
         if sub:
             attack["sub_technique"] = {"uid": technique_id, "name": entry["name"]}
