@@ -86,7 +86,6 @@ class KafkaSettings(BaseModel):
         if value is not None:
             if info.data.get("sasl_password") is not None:
                 raise ValueError("set sasl_password or sasl_password_file, not both")
-            _readable(value)
         elif (str(info.data.get("security_protocol", "")).startswith("SASL")
               and info.data.get("sasl_password") is None):
             raise ValueError("SASL needs a password: set sasl_password or sasl_password_file")
@@ -97,7 +96,6 @@ class KafkaSettings(BaseModel):
     def _tls_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         if value is not None:
             _needs_tls(info)
-            _readable(value)
         return value
 
     @field_validator("ssl_key_location")
@@ -111,8 +109,20 @@ class KafkaSettings(BaseModel):
         if certificate is None and "ssl_certificate_location" in info.data:
             raise ValueError("mTLS needs the client certificate too: set ssl_certificate_location")
         _needs_tls(info)
-        _readable(value)
         return value
+
+    def unreadable_files(self) -> list[str]:
+        """The configured secret and certificate files that cannot be read here, each named by its variable
+        (checked where the clients start, not where settings are built: a config is often checked elsewhere)."""
+        problems = []
+        for name in ("sasl_password_file", "ssl_ca_location", "ssl_certificate_location", "ssl_key_location"):
+            path = getattr(self, name)
+            if path is not None:
+                try:
+                    _readable(path)
+                except ValueError as error:
+                    problems.append(f"AISPM_KAFKA__{name.upper()} (field kafka.{name}): {error}")
+        return problems
 
 
 def _readable(path: Path) -> None:
@@ -214,6 +224,21 @@ class QuerySettings(BaseModel):
     )
 
 
+class OpsSettings(BaseModel):
+    """The worker's operations endpoint: /metrics (Prometheus), /healthz, /readyz."""
+
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the endpoint binds. Loopback by default; in a pod set 0.0.0.0 so the kubelet's "
+                    "probes and Prometheus reach it (it serves no data, only counts and health).")
+    port: int = Field(19464, ge=1024, le=65535, description="Port of /metrics, /healthz and /readyz.")
+    ready_max_backlog: int = Field(
+        50_000, ge=1, le=100_000_000,
+        description="/readyz fails while more records than this were delivered to the worker and not landed.")
+    store_check_s: float = Field(
+        5.0, gt=0, le=300, description="How long /readyz trusts its last check that the store answers.")
+
+
 class DetectionSettings(BaseModel):
     policy_file: Path | None = Field(None, description="Sanctioned-use policy YAML; unset = discovery mode.")
     alert_window_s: int = Field(
@@ -269,10 +294,16 @@ class Settings(BaseSettings):
     clickhouse: ClickHouseSettings = ClickHouseSettings()
     ingest: IngestSettings = IngestSettings()
     query: QuerySettings = QuerySettings()
+    ops: OpsSettings = OpsSettings()
     detection: DetectionSettings = DetectionSettings()
     anomaly: AnomalySettings = AnomalySettings()
     web_port: int = Field(16066, ge=1024, le=65535, description="Faust's web port, bound to 127.0.0.1.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per log line (time, level, logger, message).")
+    shutdown_timeout_s: float = Field(
+        30, gt=0, le=600,
+        description="On SIGTERM, longest the ingest stage takes to land the batches it holds and commit.")
 
     @field_validator("topic_prefix")
     @classmethod

@@ -71,8 +71,6 @@ def test_password_from_a_file_is_read_when_a_client_is_configured(tmp_path) -> N
      "AISPM_KAFKA__SASL_USERNAME (field kafka.sasl_username)"),
     ({"AISPM_KAFKA__SECURITY_PROTOCOL": "SASL_PLAINTEXT", "AISPM_KAFKA__SASL_MECHANISM": "PLAIN",
       "AISPM_KAFKA__SASL_USERNAME": "u"}, "AISPM_KAFKA__SASL_PASSWORD_FILE (field kafka.sasl_password_file)"),
-    ({"AISPM_KAFKA__SECURITY_PROTOCOL": "SSL", "AISPM_KAFKA__SSL_CA_LOCATION": "/nonexistent/ca.pem"},
-     "AISPM_KAFKA__SSL_CA_LOCATION (field kafka.ssl_ca_location)"),
     ({"AISPM_KAFKA__SECURITY_PROTOCOL": "SASL_PLAINTEXT", "AISPM_KAFKA__SASL_MECHANISM": "PLAIN",
       "AISPM_KAFKA__SASL_USERNAME": "u", "AISPM_KAFKA__SASL_PASSWORD": "p",
       "AISPM_KAFKA__SSL_CA_LOCATION": "{ca}"}, "AISPM_KAFKA__SSL_CA_LOCATION (field kafka.ssl_ca_location)"),
@@ -86,3 +84,10 @@ def test_incoherent_security_names_the_field(monkeypatch, pem_files, environment
     with pytest.raises(SettingsError) as error:
         load_settings()
     assert named in str(error.value)
+
+
+def test_unreadable_certificate_files_are_named_where_the_worker_starts(pem_files) -> None:
+    kafka = KafkaSettings(security_protocol="SSL", ssl_ca_location="/nonexistent/ca.pem",
+                          ssl_certificate_location=pem_files.client_cert, ssl_key_location=pem_files.client_key)
+    assert kafka.unreadable_files() == [
+        "AISPM_KAFKA__SSL_CA_LOCATION (field kafka.ssl_ca_location): /nonexistent/ca.pem is not a readable file"]
