@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -21,16 +21,26 @@ _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,100}$")
 
 
 class KafkaSettings(BaseModel):
+    """The cluster and how to reach it. Security (TLS, mTLS, SASL) is mapped from here, and only here, to both
+    clients (streams/runtime/kafka.py: ``librdkafka_security`` for confluent-kafka, ``aiokafka_credentials``
+    for Faust), so they cannot disagree."""
+
     bootstrap_servers: str | None = Field(
         None, description="host:port[,host:port]. Unset: use the embedded broker that `aispm up` starts."
     )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, validate_default=True, description="Required with SASL_PLAINTEXT and SASL_SSL.")
+    sasl_username: str | None = Field(None, validate_default=True, description="Required with SASL.")
+    sasl_password: SecretStr | None = Field(
+        None, description="SASL password (held as a secret, never logged); or sasl_password_file.")
+    sasl_password_file: Path | None = Field(
+        None, validate_default=True,
+        description="File holding the SASL password (a mounted secret); read when a client is configured.")
     ssl_ca_location: Path | None = Field(None, description="CA bundle (PEM) to verify the brokers.")
     ssl_certificate_location: Path | None = Field(None, description="Client certificate (PEM) for mTLS.")
-    ssl_key_location: Path | None = Field(None, description="Client private key (PEM) for mTLS.")
+    ssl_key_location: Path | None = Field(
+        None, validate_default=True, description="Client private key (PEM) for mTLS.")
     ssl_key_password: SecretStr | None = None
     embedded_port: int = Field(19092, ge=1024, le=65535, description="Loopback port of the embedded broker.")
     partitions: int = Field(4, ge=1, le=1024, description="Partitions of every topic aispm creates.")
@@ -45,6 +55,89 @@ class KafkaSettings(BaseModel):
     @property
     def embedded(self) -> bool:
         return not self.bootstrap_servers
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    def sasl_secret(self) -> str:
+        """The SASL password: ``sasl_password``, else the content of ``sasl_password_file`` (read now, so a
+        rotated secret file is picked up by the next client)."""
+        if self.sasl_password is not None:
+            return self.sasl_password.get_secret_value()
+        if self.sasl_password_file is not None:
+            return self.sasl_password_file.read_text().strip()
+        return ""
+
+    @field_validator("sasl_mechanism", "sasl_username")
+    @classmethod
+    def _sasl_needs(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and str(info.data.get("security_protocol", "")).startswith("SASL"):
+            raise ValueError(f"required when security_protocol is {info.data['security_protocol']}")
+        return value
+
+    @field_validator("sasl_password_file")
+    @classmethod
+    def _sasl_password(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None:
+            if info.data.get("sasl_password") is not None:
+                raise ValueError("set sasl_password or sasl_password_file, not both")
+        elif (str(info.data.get("security_protocol", "")).startswith("SASL")
+              and info.data.get("sasl_password") is None):
+            raise ValueError("SASL needs a password: set sasl_password or sasl_password_file")
+        return value
+
+    @field_validator("ssl_ca_location", "ssl_certificate_location")
+    @classmethod
+    def _tls_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None:
+            _needs_tls(info)
+        return value
+
+    @field_validator("ssl_key_location")
+    @classmethod
+    def _tls_key(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        certificate = info.data.get("ssl_certificate_location")
+        if value is None:
+            if certificate is not None:
+                raise ValueError("mTLS needs the client key too (ssl_certificate_location is set)")
+            return value
+        if certificate is None and "ssl_certificate_location" in info.data:
+            raise ValueError("mTLS needs the client certificate too: set ssl_certificate_location")
+        _needs_tls(info)
+        return value
+
+    def unreadable_files(self) -> list[str]:
+        """The configured secret and certificate files that cannot be read here, each named by its variable
+        (checked where the clients start, not where settings are built: a config is often checked elsewhere)."""
+        problems = []
+        for name in ("sasl_password_file", "ssl_ca_location", "ssl_certificate_location", "ssl_key_location"):
+            path = getattr(self, name)
+            if path is not None:
+                try:
+                    _readable(path)
+                except ValueError as error:
+                    problems.append(f"AISPM_KAFKA__{name.upper()} (field kafka.{name}): {error}")
+        return problems
+
+
+def _readable(path: Path) -> None:
+    if not path.is_file():
+        raise ValueError(f"{path} is not a readable file")
+    try:
+        path.open("rb").close()
+    except OSError as error:
+        raise ValueError(f"{path} cannot be read: {error.strerror}") from None
+
+
+def _needs_tls(info: ValidationInfo) -> None:
+    protocol = info.data.get("security_protocol")
+    if protocol in ("PLAINTEXT", "SASL_PLAINTEXT"):
+        raise ValueError(f"is a TLS setting but security_protocol is {protocol}: use SSL or SASL_SSL")
 
 
 class ClickHouseSettings(BaseModel):
@@ -131,6 +224,21 @@ class QuerySettings(BaseModel):
     )
 
 
+class OpsSettings(BaseModel):
+    """The worker's operations endpoint: /metrics (Prometheus), /healthz, /readyz."""
+
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the endpoint binds. Loopback by default; in a pod set 0.0.0.0 so the kubelet's "
+                    "probes and Prometheus reach it (it serves no data, only counts and health).")
+    port: int = Field(19464, ge=1024, le=65535, description="Port of /metrics, /healthz and /readyz.")
+    ready_max_backlog: int = Field(
+        50_000, ge=1, le=100_000_000,
+        description="/readyz fails while more records than this were delivered to the worker and not landed.")
+    store_check_s: float = Field(
+        5.0, gt=0, le=300, description="How long /readyz trusts its last check that the store answers.")
+
+
 class DetectionSettings(BaseModel):
     policy_file: Path | None = Field(None, description="Sanctioned-use policy YAML; unset = discovery mode.")
     alert_window_s: int = Field(
@@ -202,10 +310,16 @@ class Settings(BaseSettings):
     clickhouse: ClickHouseSettings = ClickHouseSettings()
     ingest: IngestSettings = IngestSettings()
     query: QuerySettings = QuerySettings()
+    ops: OpsSettings = OpsSettings()
     detection: DetectionSettings = DetectionSettings()
     anomaly: AnomalySettings = AnomalySettings()
     web_port: int = Field(16066, ge=1024, le=65535, description="Faust's web port, bound to 127.0.0.1.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per log line (time, level, logger, message).")
+    shutdown_timeout_s: float = Field(
+        30, gt=0, le=600,
+        description="On SIGTERM, longest the ingest stage takes to land the batches it holds and commit.")
 
     @field_validator("topic_prefix")
     @classmethod

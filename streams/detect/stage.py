@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -71,10 +72,19 @@ class DetectionMetrics:
         self.bad_messages = 0
         self.retries = 0
         self.last_error = ""
+        self._alerts_by: Counter[tuple[str, str]] = Counter()
 
     def snapshot(self) -> dict:
         with self._lock:
-            return {key: value for key, value in vars(self).items() if not key.startswith("_")}
+            counts = {key: value for key, value in vars(self).items() if not key.startswith("_")}
+            counts["alerts_by_detection"] = [[detection, severity, n]
+                                             for (detection, severity), n in sorted(self._alerts_by.items())]
+            return counts
+
+    def count_alerts(self, rows: list[dict]) -> None:
+        """Alerts sent, per (detection, severity)."""
+        with self._lock:
+            self._alerts_by.update((str(row["detection"]), str(row["severity"])) for row in rows)
 
     def add(self, **counts: int) -> None:
         with self._lock:
@@ -204,6 +214,7 @@ class DetectionStage:
                               for alert in alerts.ocsf])
             prepared.sent = True
             self.metrics.add(alerts_sent=len(alerts.ocsf))
+            self.metrics.count_alerts(alerts.rows)
         self.store.save_rule_state(prepared.state_changes)
         if prepared.windows is not None and self.anomaly is not None:
             self.anomaly.commit(prepared.windows)

@@ -6,6 +6,7 @@ Built by ``create_app`` at start (no import-time app), so tests and the CLI each
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -50,6 +51,7 @@ class IngestService(Service):
         self.producer: Any = None
         self.alert_producer = alert_producer
         self.query_server: QueryServer | None = None
+        self.ops_server: Any = None
 
     def stats(self) -> dict:
         return {"ingest": self.metrics.snapshot(), "detection": self.detection_metrics.snapshot(),
@@ -62,7 +64,16 @@ class IngestService(Service):
         settings = self.settings
         self.producer = Producer(producer_config(settings, self.bootstrap))
         consumer = Consumer(consumer_config(settings, self.bootstrap))
-        consumer.subscribe(list(self.topics.raw.values()))
+        metrics = self.metrics
+
+        def assigned(_consumer: Any, partitions: list) -> None:
+            metrics.note_assignment({(p.topic, p.partition) for p in partitions}, added=True)
+
+        def revoked(_consumer: Any, partitions: list) -> None:
+            metrics.note_assignment({(p.topic, p.partition) for p in partitions}, added=False)
+
+        consumer.subscribe(list(self.topics.raw.values()), on_assign=assigned, on_revoke=revoked,
+                           on_lost=revoked)
         events_partitions = _partition_count(self.producer, self.topics.events)
         family_by_topic = {topic: family for family, topic in self.topics.raw.items()}
         key = settings.ingest.fingerprint_key
@@ -106,15 +117,28 @@ class IngestService(Service):
             timeout_s=settings.query.timeout_s,
         )
         await self.query_server.start()
+        from streams.runtime.metrics import OpsServer, StatsCollector
+
+        self.ops_server = OpsServer(
+            host=settings.ops.host, port=settings.ops.port, collector=StatsCollector(self.stats, self.metrics),
+            alive=lambda: bool(self.loop_runner and self.loop_runner.alive), store_ping=self.store.migrated,
+            max_backlog=settings.ops.ready_max_backlog, store_check_s=settings.ops.store_check_s,
+        )
+        await self.ops_server.start()
         write_worker_state(settings, query_port=settings.query.port, bootstrap=self.bootstrap)
-        log.info("aispm worker ready: query endpoint on 127.0.0.1:%d", settings.query.port)
+        log.info("aispm worker ready: query endpoint on 127.0.0.1:%d, metrics and health on %s:%d",
+                 settings.query.port, settings.ops.host, settings.ops.port)
 
     async def on_stop(self) -> None:
         clear_worker_state(self.settings)
         if self.query_server is not None:
             await self.query_server.stop()
         if self.loop_runner is not None:
-            self.loop_runner.stop()
+            # Lands the batches it holds and commits, within the bound (the rest is redelivered).
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.loop_runner.stop, self.settings.shutdown_timeout_s)
+        if self.ops_server is not None:
+            await self.ops_server.stop()
         if self.normalize_pool is not None:
             self.normalize_pool.close()
         for producer in (self.producer, self.alert_producer):

@@ -16,6 +16,7 @@ forwarding comes first.
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import logging
 import queue
@@ -24,7 +25,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -234,6 +235,19 @@ class IngestMetrics:
         self.stage_seconds: Counter[str] = Counter()
         """Wall seconds spent in each step (collect, normalize, queued, dedup, forward, insert, ...):
         where a batch's time goes, which says what limits the rate."""
+        # For /metrics (streams/runtime/metrics.py): per-source counts, distributions, per-partition
+        # positions. Updated once per batch, never per message.
+        self.messages_by_family: Counter[str] = Counter()
+        self.events_by_source: Counter[tuple[str, str]] = Counter()
+        self.batch_messages = Buckets(BATCH_SIZE_BUCKETS)
+        self.landing_latency_s = Buckets(LATENCY_BUCKETS_S)
+        self.stage_latency_s: dict[str, Buckets] = {}
+        self.delivered: dict[tuple[str, int], int] = {}
+        """Per partition, the offset after the last record the consumer delivered to this worker."""
+        self.landed: dict[tuple[str, int], int] = {}
+        """Per partition, the offset after the last record landed (stored for commit)."""
+        self.assigned: set[tuple[str, int]] | None = None
+        """Partitions the group gave this worker's ingest consumer; None until it joined."""
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -244,10 +258,22 @@ class IngestMetrics:
             spent = time.perf_counter() - began
             with self._lock:
                 self.stage_seconds[stage] += spent
+                buckets = self.stage_latency_s.get(stage)
+                if buckets is None:
+                    buckets = self.stage_latency_s[stage] = Buckets(LATENCY_BUCKETS_S)
+                buckets.observe(spent)
 
     def record_batch(self, messages: int, landed: int, duplicates: int, dead: Counter[str],
-                     latencies_ms: list[float], forwarded: int = 0) -> None:
+                     latencies_ms: list[float], forwarded: int = 0, families: Counter[str] | None = None,
+                     sources: Counter[tuple[str, str]] | None = None,
+                     offsets: dict[tuple[str, int], int] | None = None) -> None:
         with self._lock:
+            self.messages_by_family.update(families or {})
+            self.events_by_source.update(sources or {})
+            self.batch_messages.observe(messages)
+            self.landing_latency_s.observe_many([latency / 1000 for latency in latencies_ms])
+            for key, offset in (offsets or {}).items():
+                self.landed[key] = max(self.landed.get(key, -1), offset)
             self.messages += messages
             self.events_forwarded += forwarded
             self.events_landed += landed
@@ -280,9 +306,75 @@ class IngestMetrics:
                 "uptime_s": round(time.time() - self.started_at, 3),
             }
 
+    def note_delivered(self, offsets: dict[tuple[str, int], int]) -> None:
+        """The consumer delivered records up to ``offsets`` (exclusive) per partition."""
+        with self._lock:
+            for key, offset in offsets.items():
+                self.delivered[key] = max(self.delivered.get(key, -1), offset)
+
+    def note_assignment(self, partitions: set[tuple[str, int]], *, added: bool) -> None:
+        with self._lock:
+            current = self.assigned or set()
+            self.assigned = current | partitions if added else current - partitions
+
+    def positions(self) -> dict:
+        """Per partition: delivered and landed offsets and the records between them (delivered to this
+        worker, not landed yet). Counted from delivered records, not from the broker's high watermark
+        (which the embedded broker reports too low)."""
+        with self._lock:
+            partitions = []
+            for (topic, partition), delivered in sorted(self.delivered.items()):
+                landed = self.landed.get((topic, partition), -1)
+                partitions.append({"topic": topic, "partition": partition, "delivered": delivered,
+                                   "landed": max(landed, 0), "lag": max(0, delivered - max(landed, 0))})
+            return {"joined": self.assigned is not None, "assigned": len(self.assigned or ()),
+                    "backlog": sum(item["lag"] for item in partitions), "partitions": partitions}
+
+    def distributions(self) -> dict:
+        """The metrics' distributions and per-source counts (for streams/runtime/metrics.py)."""
+        with self._lock:
+            return {
+                "messages_by_family": dict(self.messages_by_family),
+                "events_by_source": [[family, fmt, count] for (family, fmt), count in self.events_by_source.items()],
+                "batch_messages": self.batch_messages.state(),
+                "landing_latency_s": self.landing_latency_s.state(),
+                "stage_latency_s": {stage: buckets.state() for stage, buckets in self.stage_latency_s.items()},
+            }
+
     def reset_latencies(self) -> None:
         with self._lock:
             self._latencies_ms.clear()
+
+
+BATCH_SIZE_BUCKETS = (1, 10, 100, 500, 1000, 2500, 5000, 10_000, 50_000, 200_000)
+LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Buckets:
+    """A cumulative-ready histogram (Prometheus buckets: upper bounds, counts, sum). Not locked: its
+    owner (``IngestMetrics``) holds its lock."""
+
+    __slots__ = ("bounds", "count", "counts", "total")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last one: above every bound
+        self.count = 0
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.count += 1
+        self.total += value
+
+    def observe_many(self, values: list[float]) -> None:
+        for value in values:
+            self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.count += len(values)
+        self.total += sum(values)
+
+    def state(self) -> dict:
+        return {"bounds": list(self.bounds), "counts": list(self.counts), "sum": self.total, "count": self.count}
 
 
 def _percentile(sorted_values: list[float], q: float) -> float | None:
@@ -332,6 +424,8 @@ class PreparedBatch:
     messages: int
     forwarded: bool = False
     """Its new events went downstream (set once, so retries of the insert do not send them again)."""
+    families: Counter[str] = field(default_factory=Counter)
+    """Messages per source family (for the metrics)."""
 
 
 class IngestLoop:
@@ -406,6 +500,12 @@ class IngestLoop:
                     with self.metrics.timed("normalize"):
                         pending = self._start_preparing_with_retry(batch) or batch
         finally:
+            if pending is not None:
+                # Stopping (SIGTERM): the batch already consumed lands too, then its offsets are committed
+                # (``stop``'s timeout bounds the wait; what does not make it is redelivered).
+                prepared = self._finish_preparing(pending)
+                if prepared is not None:
+                    self._queue.put(prepared)
             self._queue.put(None)  # lands what is queued, then stops
             lander.join()
             self._store_landed_offsets()
@@ -439,7 +539,8 @@ class IngestLoop:
 
     def _queue_prepared(self, prepared: PreparedBatch | None) -> None:
         with self.metrics.timed("wait_for_lander"):
-            while prepared is not None and not self._stop.is_set():
+            # Kept when stopping too: the lander lands what is queued before it stops.
+            while prepared is not None:
                 try:
                     self._queue.put(prepared, timeout=0.2)
                     return
@@ -496,12 +597,14 @@ class IngestLoop:
         for message in raw:
             key = (message.topic, message.partition)
             offsets[key] = max(offsets.get(key, -1), message.offset + 1)
+        self.metrics.note_delivered(offsets)
         return PreparedBatch(
             output=output,
             dead_letter_messages=[dead_letter_message(row) for row in output.dead_letters],
             offsets=offsets,
             produced_at_ms=[message.timestamp_ms for message in raw if message.timestamp_ms > 0],
             messages=len(raw),
+            families=Counter(message.family for message in raw),
         )
 
     def _land_loop(self) -> None:
@@ -563,6 +666,9 @@ class IngestLoop:
             dead=Counter(row["reason"] for row in output.dead_letters),
             latencies_ms=[now_ms - produced for produced in prepared.produced_at_ms],
             forwarded=new.frame.height,
+            families=prepared.families,
+            sources=_events_by_source(new.frame),
+            offsets=prepared.offsets,
         )
 
     def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
@@ -591,3 +697,11 @@ class IngestLoop:
             # E.g. the partitions moved to another worker in a rebalance. The batch has landed; if it
             # is redelivered, landing drops it again, so this costs time, never a double count.
             log.warning("storing offsets failed (the batch is landed; a redelivery is deduplicated): %s", exc)
+
+
+def _events_by_source(frame: pl.DataFrame) -> Counter[tuple[str, str]]:
+    """Events of a frame per (source family, format)."""
+    if frame.height == 0 or "source_format" not in frame.columns:
+        return Counter()
+    counts = frame.group_by("source_family", "source_format").len()
+    return Counter({(family, fmt): n for family, fmt, n in counts.iter_rows()})

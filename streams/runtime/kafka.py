@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.families import SOURCE_FAMILIES
-from streams.settings import Settings
+from streams.settings import KafkaSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -36,29 +36,60 @@ class Topics:
         return [*self.raw.values(), self.events, self.alerts, self.dead_letters]
 
 
+def librdkafka_security(kafka: KafkaSettings) -> dict[str, Any]:
+    """confluent-kafka (librdkafka) security settings of ``kafka``: TLS with server verification (the CA
+    given, else the system's; host names checked), mTLS, SASL PLAIN / SCRAM. The one mapping for every
+    confluent-kafka client; ``aiokafka_credentials`` maps the same settings for Faust."""
+    config: dict[str, Any] = {"security.protocol": kafka.security_protocol}
+    if kafka.uses_sasl:
+        config |= {"sasl.mechanism": kafka.sasl_mechanism, "sasl.username": kafka.sasl_username,
+                   "sasl.password": kafka.sasl_secret()}
+    if kafka.uses_tls:
+        config["ssl.endpoint.identification.algorithm"] = "https"  # verify the broker's host name
+        if kafka.ssl_ca_location:
+            config["ssl.ca.location"] = str(kafka.ssl_ca_location)
+        if kafka.ssl_certificate_location and kafka.ssl_key_location:
+            config["ssl.certificate.location"] = str(kafka.ssl_certificate_location)
+            config["ssl.key.location"] = str(kafka.ssl_key_location)
+            if kafka.ssl_key_password is not None:
+                config["ssl.key.password"] = kafka.ssl_key_password.get_secret_value()
+    return config
+
+
+def tls_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
+    """The client TLS context for ``kafka`` (None without TLS): verifies the broker's certificate and host
+    name against ``ssl_ca_location`` (else the system's CAs), presents the client certificate for mTLS."""
+    if not kafka.uses_tls:
+        return None
+    context = ssl.create_default_context(cafile=str(kafka.ssl_ca_location) if kafka.ssl_ca_location else None)
+    if kafka.ssl_certificate_location and kafka.ssl_key_location:
+        context.load_cert_chain(
+            str(kafka.ssl_certificate_location), str(kafka.ssl_key_location),
+            password=kafka.ssl_key_password.get_secret_value() if kafka.ssl_key_password else None,
+        )
+    return context
+
+
+def aiokafka_credentials(kafka: KafkaSettings) -> Any:
+    """Faust's ``broker_credentials`` for the same settings ``librdkafka_security`` maps: None (plaintext),
+    ``SSLCredentials`` (TLS / mTLS), or ``SASLCredentials`` (with the TLS context for SASL_SSL)."""
+    import faust
+
+    context = tls_context(kafka)
+    if not kafka.uses_sasl:
+        return None if context is None else faust.SSLCredentials(context)
+    from faust.types.auth import SASLMechanism
+
+    return faust.SASLCredentials(username=kafka.sasl_username, password=kafka.sasl_secret(),
+                                 mechanism=SASLMechanism(kafka.sasl_mechanism), ssl_context=context)
+
+
 def confluent_config(settings: Settings, bootstrap: str) -> dict[str, Any]:
     """librdkafka settings for the configured cluster, security included."""
-    kafka = settings.kafka
-    config: dict[str, Any] = {
+    return {
         "bootstrap.servers": bootstrap,
-        "security.protocol": kafka.security_protocol,
         "log.connection.close": False,  # idle connections closed by brokers are routine, not news
-    }
-    if kafka.sasl_mechanism:
-        config["sasl.mechanism"] = kafka.sasl_mechanism
-    if kafka.sasl_username:
-        config["sasl.username"] = kafka.sasl_username
-    if kafka.sasl_password is not None:
-        config["sasl.password"] = kafka.sasl_password.get_secret_value()
-    if kafka.ssl_ca_location:
-        config["ssl.ca.location"] = str(kafka.ssl_ca_location)
-    if kafka.ssl_certificate_location:
-        config["ssl.certificate.location"] = str(kafka.ssl_certificate_location)
-    if kafka.ssl_key_location:
-        config["ssl.key.location"] = str(kafka.ssl_key_location)
-    if kafka.ssl_key_password is not None:
-        config["ssl.key.password"] = kafka.ssl_key_password.get_secret_value()
-    return config
+    } | librdkafka_security(settings.kafka)
 
 
 def producer_config(settings: Settings, bootstrap: str) -> dict[str, Any]:
@@ -89,32 +120,10 @@ def consumer_config(settings: Settings, bootstrap: str, group_id: str | None = N
 
 def faust_broker_settings(settings: Settings, bootstrap: str) -> dict[str, Any]:
     """Faust App keyword arguments for the same cluster (aiokafka transport)."""
-    kafka = settings.kafka
     kwargs: dict[str, Any] = {"broker": ";".join(f"kafka://{server}" for server in bootstrap.split(","))}
-    context = None
-    if kafka.security_protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(cafile=str(kafka.ssl_ca_location) if kafka.ssl_ca_location else None)
-        if kafka.ssl_certificate_location and kafka.ssl_key_location:
-            context.load_cert_chain(
-                str(kafka.ssl_certificate_location), str(kafka.ssl_key_location),
-                password=kafka.ssl_key_password.get_secret_value() if kafka.ssl_key_password else None,
-            )
-    if kafka.security_protocol.startswith("SASL"):
-        import faust
-
-        password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
-        if kafka.sasl_mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
-            from faust.types.auth import SASLMechanism
-
-            mechanism = (SASLMechanism.SCRAM_SHA_256 if kafka.sasl_mechanism == "SCRAM-SHA-256"
-                         else SASLMechanism.SCRAM_SHA_512)
-            kwargs["broker_credentials"] = faust.SASLCredentials(
-                username=kafka.sasl_username or "", password=password, mechanism=mechanism, ssl_context=context)
-        else:
-            kwargs["broker_credentials"] = faust.SASLCredentials(
-                username=kafka.sasl_username or "", password=password, ssl_context=context)
-    elif context is not None:
-        kwargs["broker_credentials"] = context
+    credentials = aiokafka_credentials(settings.kafka)
+    if credentials is not None:
+        kwargs["broker_credentials"] = credentials
     return kwargs
 
 

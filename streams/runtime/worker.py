@@ -59,6 +59,9 @@ def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store]
             f"query endpoint port {settings.query.port} on 127.0.0.1 is in use (another `aispm up`?); "
             "set AISPM_QUERY__PORT to a free port"
         )
+    unreadable = settings.kafka.unreadable_files()
+    if unreadable:
+        raise WorkerError("invalid aispm settings:\n  " + "\n  ".join(unreadable))
     # Held from before the broker starts until after everything stopped: a direct `aispm query` then
     # waits for this worker's endpoint instead of racing it for chDB's lock.
     store_lock = lock_store(settings)
@@ -75,8 +78,11 @@ def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store]
         store = store_factory(settings)
         store.migrate()
         app = create_app(settings, bootstrap=bootstrap, store=store)
+        from streams.runtime.logs import logging_config
+
         worker = faust.Worker(app, app.aispm_ingest, loglevel=settings.log_level,  # type: ignore[attr-defined]
-                              redirect_stdouts=False)
+                              redirect_stdouts=False,
+                              logging_config=logging_config(settings.log_format, settings.log_level))
         try:
             worker.execute_from_commandline()
         except SystemExit as exit_:
