@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_CLUSTER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,100}$")
 
 
@@ -148,6 +149,26 @@ class ClickHouseSettings(BaseModel):
     username: str | None = None
     password: SecretStr | None = None
     ttl_days: int = Field(90, ge=1, le=36500, description="Days events, alerts and dead letters are kept.")
+    cluster: str | None = Field(
+        None,
+        description="Cluster name of the ClickHouse servers (their remote_servers): migrations then create "
+                    "Replicated* tables `<name>_local` ON CLUSTER and Distributed tables under the usual names "
+                    "(streams/runtime/cluster.py). Needs a server DSN and the {shard} and {replica} macros. "
+                    "Unset: one server, the DDL files as written.",
+    )
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if not _CLUSTER.match(value):
+            raise ValueError("must be a cluster name (letters, digits, underscore, hyphen)")
+        dsn = info.data.get("dsn")
+        if not dsn or dsn.startswith("chdb://"):
+            raise ValueError("needs a ClickHouse server (AISPM_CLICKHOUSE__DSN=http(s)://...): the embedded "
+                             "engine runs no cluster")
+        return value
 
     @field_validator("database")
     @classmethod

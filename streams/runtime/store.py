@@ -24,6 +24,7 @@ from schemas.dead_letter import DeadLetterRow
 from schemas.event import EVENT_DEFAULTS, NormalizedEvent
 from streams.detect.alerts import AlertTally
 from streams.normalize.batch import as_dicts
+from streams.runtime.cluster import cluster_statements
 from streams.runtime.sandbox import AnalystQueries
 from streams.settings import Settings
 
@@ -54,6 +55,12 @@ _ACCESS_WINDOW_COLUMNS: tuple[str, ...] = (
     *FEATURES, "new_action_items", "new_network_items", "new_user_agent_items", "new_region_items", "raw_score",
     "score", "anomalous", "model_version", "feature_version", "explanation")
 _CLOSED_UNTIL = "closed_until"
+
+
+SCHEMA_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, checksum String, "
+    "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
+)
 
 
 class StoreError(RuntimeError):
@@ -155,9 +162,14 @@ class Store:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.database = settings.clickhouse.database
+        self.cluster = settings.clickhouse.cluster
         admin = connect(settings)
-        admin.command("CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters={"db": self.database})
-        self.client = connect(settings, database=self.database)
+        on_cluster = f" ON CLUSTER `{self.cluster}`" if self.cluster else ""
+        admin.command("CREATE DATABASE IF NOT EXISTS {db:Identifier}" + on_cluster, parameters={"db": self.database})
+        # On a cluster the writer inserts through Distributed tables: wait until the shards have the rows, so
+        # the next batch's "stored already?" lookup sees them.
+        self.client = connect(settings, database=self.database,
+                              session={"distributed_foreground_insert": 1} if self.cluster else None)
         # Analysts' queries run on their own sandboxed clients: they share no lock with landing.
         self.analyst = AnalystQueries(settings.query, database=self.database,
                                       open_client=lambda session: connect(settings, database=self.database,
@@ -165,14 +177,18 @@ class Store:
         self._lock = threading.Lock()
 
     # -- schema ------------------------------------------------------------------------------------
+    def _ddl(self, statement: str) -> list[str]:
+        """``statement`` as written for one server, or its ON CLUSTER form (streams/runtime/cluster.py)."""
+        if not self.cluster:
+            return [statement]
+        return cluster_statements(statement, cluster=self.cluster, database=self.database)
+
     def migrate(self) -> list[str]:
         """Apply every DDL file not yet applied; refuse if an applied one was edited. Safe to repeat."""
         applied_now = []
         with self._lock:
-            self.client.command(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, checksum String, "
-                "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
-            )
+            for statement in self._ddl(SCHEMA_MIGRATIONS):
+                self.client.command(statement)
             done = {row[0]: row[1] for row in self.client.query(
                 "SELECT version, any(checksum) FROM schema_migrations GROUP BY version").result_rows}
             for migration in migrations():
@@ -184,7 +200,8 @@ class Store:
                         )
                     continue
                 for statement in migration.statements():
-                    self.client.command(statement)
+                    for command in self._ddl(statement):
+                        self.client.command(command)
                 self.client.insert(
                     "schema_migrations", [[migration.version, migration.name, migration.checksum]],
                     column_names=["version", "name", "checksum"],
@@ -205,6 +222,11 @@ class Store:
         # Retention counts from ingestion, not event time: a backfill of last year's logs must stay
         # queryable for the TTL after it was loaded instead of expiring on arrival.
         for table, column in tables:
+            if self.cluster:  # the local tables hold the rows; the days inline, as ON CLUSTER sends the text
+                for command in self._ddl(f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) + "
+                                         f"toIntervalDay({int(days)})"):
+                    self.client.command(command)
+                continue
             self.client.command(
                 f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) + toIntervalDay({{days:UInt32}})",
                 parameters={"days": days},
