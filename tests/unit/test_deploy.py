@@ -11,18 +11,20 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import yaml
 from pydantic import BaseModel
 
-from streams.settings import Settings, load_settings
+from streams.settings import OpsSettings, Settings, load_settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
 ENV_EXAMPLES = {
     "aispm.env": DEPLOY / "aispm.env.example",
     "clickhouse.env": DEPLOY / "clickhouse.env.example",
+    "grafana.env": DEPLOY / "grafana.env.example",
 }
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|PRIVATE|_KEY$|API_KEY", re.IGNORECASE)
 
@@ -53,11 +55,13 @@ def _env_file(path: Path, *, include_commented: bool = False) -> dict[str, str]:
     return values
 
 
-def test_the_four_services_and_their_images(compose: dict) -> None:
+def test_the_services_and_their_images(compose: dict) -> None:
     services = compose["services"]
-    assert set(services) == {"kafka", "clickhouse", "aispm", "aispm-migrate"}
+    assert set(services) == {"kafka", "clickhouse", "aispm", "aispm-migrate", "prometheus", "grafana"}
     assert re.fullmatch(r"apache/kafka:\d+\.\d+\.\d+", services["kafka"]["image"])
     assert re.fullmatch(r"clickhouse/clickhouse-server:\d+\.\d+", services["clickhouse"]["image"])
+    assert re.fullmatch(r"prom/prometheus:v\d+\.\d+\.\d+", services["prometheus"]["image"])
+    assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", services["grafana"]["image"])
     for name in ("aispm", "aispm-migrate"):
         assert services[name]["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
     assert services["aispm"]["command"] == ["up"]
@@ -76,7 +80,7 @@ def test_kafka_runs_in_kraft_mode_as_one_node(compose: dict) -> None:
 
 def test_long_running_services_have_healthchecks_and_start_in_order(compose: dict) -> None:
     services = compose["services"]
-    for name in ("kafka", "clickhouse", "aispm"):
+    for name in ("kafka", "clickhouse", "aispm", "prometheus", "grafana"):
         check = services[name]["healthcheck"]
         assert check["test"][0] in ("CMD", "CMD-SHELL") and len(check["test"]) > 1, name
         assert check["interval"] and check["retries"] >= 3, name
@@ -101,6 +105,7 @@ def test_no_secret_value_is_written_in_the_compose_file(compose: dict) -> None:
     assert compose["services"]["aispm"]["env_file"] == ["aispm.env"]
     assert compose["services"]["aispm-migrate"]["env_file"] == ["aispm.env"]
     assert compose["services"]["clickhouse"]["env_file"] == ["clickhouse.env"]
+    assert compose["services"]["grafana"]["env_file"] == ["grafana.env"]
 
 
 def test_env_examples_hold_placeholders_and_real_env_files_are_ignored() -> None:
@@ -111,6 +116,8 @@ def test_env_examples_hold_placeholders_and_real_env_files_are_ignored() -> None
     aispm = _env_file(ENV_EXAMPLES["aispm.env"])
     clickhouse = _env_file(ENV_EXAMPLES["clickhouse.env"])
     assert aispm["AISPM_CLICKHOUSE__USERNAME"] == clickhouse["CLICKHOUSE_USER"]
+    grafana = _env_file(ENV_EXAMPLES["grafana.env"])
+    assert grafana["CLICKHOUSE_ANALYST_PASSWORD"] == clickhouse["CLICKHOUSE_ANALYST_PASSWORD"]
     ignored = (DEPLOY / ".gitignore").read_text().split()
     assert "*.env" in ignored and "!*.env.example" in ignored
 
@@ -244,3 +251,57 @@ def test_docker_compose_validates_the_file(tmp_path: Path) -> None:
     broken = COMPOSE.read_text().replace("retries: 12", "retries: twelve", 1)
     result = _docker_compose_config(_compose_copy(tmp_path / "broken", broken))
     assert result.returncode != 0 and "retries" in result.stderr
+
+
+def test_every_file_the_compose_file_mounts_is_shipped(compose: dict) -> None:
+    mounts = [volume.split(":")[0] for service in compose["services"].values()
+              for volume in service.get("volumes", []) if volume.startswith("./")]
+    assert len(mounts) >= 4
+    for mount in mounts:
+        assert (DEPLOY / mount).exists(), mount
+
+
+def test_prometheus_scrapes_the_workers_ops_endpoint(compose: dict) -> None:
+    environment = _environment(compose["services"]["aispm"])
+    assert environment["AISPM_OPS__HOST"] == "0.0.0.0"
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "aispm"]
+    assert job["metrics_path"] == "/metrics"
+    (discovery,) = job["dns_sd_configs"]
+    assert discovery["names"] == ["aispm"] and discovery["port"] == OpsSettings().port
+    assert "aispm" in compose["services"]  # the name the compose network's DNS answers for every replica
+
+
+def test_grafana_reads_clickhouse_as_the_read_only_analyst(compose: dict) -> None:
+    provisioned = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "datasources" / "aispm.yaml").read_text())
+    sources = {source["uid"]: source for source in provisioned["datasources"]}
+    clickhouse = sources["aispm-clickhouse"]
+    assert clickhouse["type"] == "grafana-clickhouse-datasource"
+    assert compose["services"]["grafana"]["environment"]["GF_PLUGINS_PREINSTALL"] == clickhouse["type"]
+    assert clickhouse["jsonData"]["host"] == "clickhouse" and clickhouse["jsonData"]["port"] == 8123
+    assert clickhouse["jsonData"]["username"] == "analyst"
+    assert clickhouse["jsonData"]["defaultDatabase"] == _environment(
+        compose["services"]["aispm"])["AISPM_CLICKHOUSE__DATABASE"]
+    # The password is the env file's, interpolated by Grafana: no value in the provisioning file.
+    variable = clickhouse["secureJsonData"]["password"].removeprefix("$")
+    assert variable in _env_file(ENV_EXAMPLES["grafana.env"])
+    assert sources["aispm-prometheus"]["url"] == "http://prometheus:9090"
+    dashboards = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "dashboards" / "aispm.yaml").read_text())
+    path = dashboards["providers"][0]["options"]["path"]
+    assert f"./grafana/dashboards:{path}:ro" in compose["services"]["grafana"]["volumes"]
+
+
+def test_analyst_user_xml_is_read_only_and_limited_to_the_aispm_database() -> None:
+    root = ElementTree.parse(DEPLOY / "clickhouse" / "users.d" / "analyst.xml").getroot()
+    assert root.tag == "clickhouse"
+    user = root.find("users/analyst")
+    password = user.find("password")
+    assert password.text is None and password.get("from_env") == "CLICKHOUSE_ANALYST_PASSWORD"
+    assert "CLICKHOUSE_ANALYST_PASSWORD" in _env_file(ENV_EXAMPLES["clickhouse.env"])
+    assert [query.text for query in user.findall("grants/query")] == ["GRANT SELECT ON aispm.*"]
+    profile = root.find(f"profiles/{user.find('profile').text}")
+    assert profile.find("readonly").text == "1"
+    # Grafana's client sets max_execution_time on every query: changeable in readonly mode, bounded.
+    constraint = profile.find("constraints/max_execution_time")
+    assert constraint.find("changeable_in_readonly") is not None and int(constraint.find("max").text) <= 600
+    assert root.find(f"quotas/{user.find('quota').text}") is not None
