@@ -75,7 +75,7 @@ def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store]
         store = store_factory(settings)
         store.migrate()
         app = create_app(settings, bootstrap=bootstrap, store=store)
-        worker = faust.Worker(app, app.aispm_ingest, loglevel=settings.log_level,  # type: ignore[attr-defined]
+        worker = faust.Worker(app, *app.aispm_services, loglevel=settings.log_level,  # type: ignore[attr-defined]
                               redirect_stdouts=False)
         try:
             worker.execute_from_commandline()
