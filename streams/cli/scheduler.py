@@ -90,8 +90,9 @@ def run(job: str, fmt: str, output: Path | None) -> None:
     try:
         with exclusive_store(config) as store:
             store.migrate()
-            Scheduler(store, config).mark_interrupted()
-            record = Scheduler(store, config).run_now(job)
+            runner = Scheduler(store, config)
+            runner.mark_interrupted()
+            record = runner.run_now(job)
     except (QueryError, StoreError) as error:
         fail(str(error))
     emit(Listing.of_mapping(record), fmt, output)

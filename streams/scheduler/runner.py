@@ -73,12 +73,12 @@ class JobState:
         last = self.last or {}
 
         def at(ms: Any) -> str | None:
-            return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms is not None else None
+            return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds") if ms is not None else None
 
         return {"job": self.name, "interval_s": self.interval_s, "last_slot": at(last.get("scheduled_ms")),
                 "last_started": at(last.get("started_ms")), "last_finished": at(last.get("finished_ms")),
                 "outcome": last.get("outcome"), "missed": last.get("missed"), "trigger": last.get("trigger"),
-                "next_run": datetime.fromtimestamp(self.next_run_s(now_s), UTC).isoformat(),
+                "next_run": datetime.fromtimestamp(self.next_run_s(now_s), UTC).isoformat(timespec="seconds"),
                 "detail": orjson.loads(last["detail"]) if last.get("detail") else None}
 
 
@@ -193,21 +193,33 @@ class Scheduler:
         from now to catch up with what came due while nothing ran. Jobs run one at a time."""
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.date import DateTrigger
         from apscheduler.triggers.interval import IntervalTrigger
 
         self.mark_interrupted()
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # each run is logged here, with its outcome
         delay_s = self.config.start_delay_s if delay_s is None else delay_s
         clock = BackgroundScheduler(executors={"default": ThreadPoolExecutor(1)}, timezone=UTC,
                                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         first = datetime.fromtimestamp(time.time() + delay_s, UTC)
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
         for name, interval in self.intervals.items():
+            # At each slot's start (the trigger counts from the epoch), and once at start to catch up: a
+            # catch-up fire time given to the interval job itself would shift all its later slots.
             clock.add_job(self._wake, IntervalTrigger(seconds=interval, start_date=epoch, timezone=UTC),
-                          args=[name], id=name, name=name, next_run_time=first)
+                          args=[name], id=name, name=name)
+            clock.add_job(self._wake, DateTrigger(first, timezone=UTC), args=[name], id=f"{name}-catch-up",
+                          name=f"{name} (catch up)")
         self._stopping.clear()
         clock.start()
         self._clock = clock
         log.info("scheduler started: %s", ", ".join(f"{name} every {s} s" for name, s in self.intervals.items()))
+
+    def wake_times(self) -> dict[str, datetime]:
+        """When the clock wakes each job next (catch-up wake-ups that already fired are gone)."""
+        if self._clock is None:
+            return {}
+        return {job.id: job.next_run_time for job in self._clock.get_jobs()}
 
     def _wake(self, name: str) -> None:
         # The job runs in a daemon thread at lowered priority: a stopping process does not wait for a

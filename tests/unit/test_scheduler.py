@@ -148,9 +148,13 @@ def test_the_clock_runs_due_jobs_at_start(store, settings) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and {job for job, *_ in recorded(store)} != {"rollups", "retention"}:
             time.sleep(0.2)
+        wakes = runner.wake_times()
     finally:
         runner.shutdown()
     assert sorted(job for job, *_ in recorded(store)) == ["retention", "rollups"]
+    # After the catch-up, each job wakes at the start of its next slot, not an interval after the start.
+    next_hour = datetime.fromtimestamp((time.time() // HOUR + 1) * HOUR, UTC)
+    assert wakes == {"rollups": next_hour, "retention": next_hour}
 
 
 # -- the jobs ------------------------------------------------------------------------------------------
