@@ -320,6 +320,46 @@ class AnomalySettings(BaseModel):
                     "kind; the least recently seen are forgotten first.")
 
 
+class SchedulerSettings(BaseModel):
+    """Scheduled jobs (streams/scheduler): model retraining, rollup compaction, retention.
+
+    Each job runs once per slot of its interval, slots aligned to the epoch (a daily job's slot starts at
+    00:00 UTC). Runs are recorded in ClickHouse (``scheduler_runs``), so a restart neither repeats a slot
+    that finished nor skips one that came due while nothing ran (those are coalesced into one run).
+    Retention keeps ``AISPM_CLICKHOUSE__TTL_DAYS``, the one retention setting the tables' TTL uses too.
+    """
+
+    enabled: bool = Field(True, description="Run the scheduled jobs inside the worker (`aispm up`); false when "
+                                            "`aispm scheduler` runs them in a process of its own.")
+    start_delay_s: float = Field(
+        120, ge=0, le=86400,
+        description="Seconds after start before jobs that are due run, so start-up and recovery get the cores first.")
+    retrain_interval_s: int = Field(86400, ge=60, le=90 * 86400, description="Slot length of model retraining.")
+    retrain_history_days: float = Field(
+        14, gt=0, le=365, description="Retraining fits on the stored events of this many days before its slot.")
+    evaluation_source: Literal["cloudtrail", "gateway", "audit"] = Field(
+        "cloudtrail", description="Source family of the evaluation files.")
+    evaluation_files: list[Path] = Field(
+        default_factory=list,
+        description="Labelled log files a retrained model is evaluated on, beside the promoted one (as an "
+                    "environment variable a JSON list). Without them a new version is kept, not promoted.")
+    evaluation_labels: Path | None = Field(
+        None, description="One labelled event id per line for the evaluation files (as `aispm model evaluate`).")
+    promotion_metric: Literal["average_precision", "roc_auc", "precision", "recall"] = Field(
+        "average_precision",
+        description="What `aispm model evaluate` reports that decides promotion: a new version is promoted "
+                    "when it scores at least as high as the promoted one on the evaluation files.")
+    rollup_interval_s: int = Field(3600, ge=60, le=7 * 86400,
+                                   description="Slot length of compacting the inventory and usage rollups.")
+    retention_interval_s: int = Field(86400, ge=60, le=30 * 86400,
+                                      description="Slot length of deleting rows past the retention days.")
+
+    def intervals(self) -> dict[str, int]:
+        """Each job's slot length in seconds, by job name."""
+        return {"retrain": self.retrain_interval_s, "rollups": self.rollup_interval_s,
+                "retention": self.retention_interval_s}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AISPM_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -334,6 +374,7 @@ class Settings(BaseSettings):
     ops: OpsSettings = OpsSettings()
     detection: DetectionSettings = DetectionSettings()
     anomaly: AnomalySettings = AnomalySettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     web_port: int = Field(16066, ge=1024, le=65535, description="Faust's web port, bound to 127.0.0.1.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = Field(

@@ -24,12 +24,9 @@ def model() -> None:
 
 
 def _file_events(family: str, files: tuple[Path, ...]) -> Any:
-    from streams.detect.offline import normalized_frame
-    from streams.detect.pipeline import Detectors
-    from streams.enrich.policy import Policy
+    from streams.runtime.modeling import file_events
 
-    discovery = Policy.discovery()
-    frame, dead_letters = normalized_frame(family, files, Detectors.default(lambda: discovery))
+    frame, dead_letters = file_events(family, files)
     if dead_letters:
         click.echo(f"{dead_letters} records of the files did not normalize (dead letters); left out", err=True)
     return frame
@@ -50,7 +47,7 @@ def train(family: str | None, since: str | None, until: str | None, promote: boo
           files: tuple[Path, ...]) -> None:
     """Fit a new model version on FILES (with --source) or on stored history (--since/--until) and record
     it in the registry with its lineage. The worker scores with the promoted version only."""
-    from models.training import train as train_model
+    from streams.runtime.modeling import stored_events, train_version
     from streams.runtime.query import QueryError, exclusive_store
     from streams.runtime.store import StoreError
 
@@ -59,7 +56,6 @@ def train(family: str | None, since: str | None, until: str | None, promote: boo
         fail("give either --source S FILE... or --since T [--until T]", ExitCode.USAGE)
     if files and family is None:
         fail("--source is required with FILES", ExitCode.USAGE)
-    window_ms = config.anomaly.window_s * 1000
     try:
         with exclusive_store(config) as store:
             store.migrate()
@@ -67,18 +63,13 @@ def train(family: str | None, since: str | None, until: str | None, promote: boo
                 events = _file_events(family, files)
                 trained_from = f"files ({family}): " + ", ".join(str(path) for path in files)
             else:
-                since_at = parse_time(since)
-                until_at = parse_time(until) or datetime.now(UTC)
-                events = store.events_frame(int(since_at.timestamp() * 1000), int(until_at.timestamp() * 1000))
-                trained_from = f"clickhouse events {since_at.isoformat()} .. {until_at.isoformat()}"
+                events, trained_from = stored_events(store, parse_time(since), parse_time(until) or datetime.now(UTC))
             if events.height == 0:
                 fail("no events to train on", ExitCode.ERROR)
             try:
-                run = train_model(events, window_ms=window_ms, alerts_per_1000=config.anomaly.alerts_per_1000,
-                                  history_items=config.anomaly.history_items)
+                stored = train_version(events, config.anomaly, trained_from=trained_from, trained_by=_trained_by())
             except ValueError as error:
                 fail(str(error), ExitCode.ERROR)
-            stored = run.version(trained_from=trained_from, trained_by=_trained_by())
             store.land_model_version(stored)
             if promote:
                 store.promote_model(stored.version, by=_trained_by(), reason="aispm model train --promote")
@@ -103,21 +94,21 @@ def evaluate(family: str | None, since: str | None, until: str | None, labels_pa
     its training baseline; a window is positive when it holds a labelled event. Prints windows,
     positives, ROC AUC, average precision, precision and recall at the threshold."""
     from models.training import evaluate as evaluate_model
+    from streams.runtime.modeling import read_labels, stored_events
     from streams.runtime.query import QueryError, exclusive_store
 
     if bool(files) == bool(since):
         fail("give either --source S FILE... or --since T [--until T]", ExitCode.USAGE)
     if files and family is None:
         fail("--source is required with FILES", ExitCode.USAGE)
-    labels = {line.strip() for line in labels_path.read_text().splitlines() if line.strip()}
+    labels = read_labels(labels_path)
     anomaly_model = _load(version)
     if files:
         events = _file_events(family, files)
     else:
-        since_at, until_at = parse_time(since), parse_time(until) or datetime.now(UTC)
         try:
             with exclusive_store(settings()) as store:
-                events = store.events_frame(int(since_at.timestamp() * 1000), int(until_at.timestamp() * 1000))
+                events, _ = stored_events(store, parse_time(since), parse_time(until) or datetime.now(UTC))
         except QueryError as error:
             fail(str(error))
     evaluation = evaluate_model(anomaly_model, events, labels)
@@ -125,7 +116,8 @@ def evaluate(family: str | None, since: str | None, until: str | None, labels_pa
 
 
 def _load(version: str | None) -> Any:
-    from models.registry import ModelRefused, unpack
+    from models.registry import ModelRefused
+    from streams.runtime.modeling import load_version
     from streams.runtime.query import QueryError, exclusive_store
 
     try:
@@ -134,15 +126,14 @@ def _load(version: str | None) -> Any:
             version = version or store.promoted_model_version()
             if version is None:
                 fail("no model is promoted yet: `aispm model train ... --promote`, or name one with --model")
-            stored = store.model_version(version)
+            loaded = load_version(store, version)
     except QueryError as error:
         fail(str(error))
-    if stored is None:
-        fail(f"no model version {version!r} (see `aispm model list`)", ExitCode.USAGE)
-    try:
-        return unpack(stored)
     except ModelRefused as error:
         fail(f"refused: {error}")
+    if loaded is None:
+        fail(f"no model version {version!r} (see `aispm model list`)", ExitCode.USAGE)
+    return loaded
 
 
 @model.command("list")

@@ -357,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             "AISPM_DATA_DIR": str(Path(tmp) / "worker"),
             "AISPM_QUERY__PORT": str(free(28123)),
             "AISPM_LOG_LEVEL": "WARNING",
+            "AISPM_SCHEDULER__ENABLED": "false",  # the figures are the stream's, not a retraining's
         })
         broker_settings = Settings(kafka={"embedded_port": free(29092)})
         with start_embedded_broker(broker_settings) as broker:

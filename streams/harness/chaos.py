@@ -145,6 +145,7 @@ class Run:
             "AISPM_KAFKA__GROUP_ID": f"{name}-{uuid.uuid4().hex[:6]}",
             "AISPM_QUERY__MAX_ROWS": "5000000",
             "AISPM_LOG_LEVEL": "WARNING",
+            "AISPM_SCHEDULER__ENABLED": "false",  # both runs compare the stream's results alone
             # Both runs redact with the same key, so records with secrets get the same event ids.
             "AISPM_INGEST__FINGERPRINT_KEY": CHAOS_FINGERPRINT_KEY,
             CONTROL_ENV: str(self.control),

@@ -1,4 +1,4 @@
-"""The Faust application: the ingest service, the query endpoint and the detection agents.
+"""The Faust application: the ingest service, the query endpoint, the detection agents and the scheduler.
 
 Built by ``create_app`` at start (no import-time app), so tests and the CLI each build their own from
 ``Settings``.
@@ -152,6 +152,26 @@ class IngestService(Service):
         produce_all(self.producer, self.topics.dead_letters, [(None, None, value) for value in messages])
 
 
+class SchedulerService(Service):
+    """The scheduled jobs (streams/scheduler) inside the worker, the one process that may open chDB."""
+
+    def __init__(self, *, settings: Settings, store: Store, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.store = store
+        self.scheduler: Any = None
+
+    async def on_start(self) -> None:
+        from streams.scheduler import Scheduler
+
+        self.scheduler = Scheduler(self.store, self.settings)
+        self.scheduler.start()
+
+    async def on_stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+
+
 def _partition_count(producer: Any, topic: str) -> int:
     """Partitions of ``topic`` as the cluster has it (it may predate the configured count)."""
     metadata = producer.list_topics(topic, timeout=30).topics.get(topic)
@@ -221,4 +241,8 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
     ingest = IngestService(settings=settings, bootstrap=bootstrap, store=store, detectors=detectors,
                            detection_metrics=detection_metrics, alert_producer=alert_producer, anomaly=anomaly)
     app.aispm_ingest = ingest  # type: ignore[attr-defined]
+    services: list[Service] = [ingest]
+    if settings.scheduler.enabled:
+        services.append(SchedulerService(settings=settings, store=store))
+    app.aispm_services = services  # type: ignore[attr-defined]
     return app

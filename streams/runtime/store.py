@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -210,9 +211,14 @@ class Store:
             self._apply_ttl()
         return applied_now
 
+    def retention_tables(self) -> tuple[tuple[str, str], ...]:
+        """(table, column) of each table kept for ``AISPM_CLICKHOUSE__TTL_DAYS``, counted from that
+        column: the tables' TTL and the scheduler's retention job both read this."""
+        return (("events", "ingested_at"), ("dead_letters", "received_at")) + self._extra_ttl_tables()
+
     def _apply_ttl(self) -> None:
         days = self.settings.clickhouse.ttl_days
-        tables = (("events", "ingested_at"), ("dead_letters", "received_at")) + self._extra_ttl_tables()
+        tables = self.retention_tables()
         # The state names the tables too, so a table added by a later migration gets its TTL.
         wanted = f"{days}:{','.join(table for table, _ in tables)}"
         current = self.client.query(
@@ -460,6 +466,44 @@ class Store:
                 "AND time < fromUnixTimestamp64Milli({hi:Int64}) AND actor != ''",
                 parameters={"lo": since_ms, "hi": until_ms})
         return pl.from_arrow(table).rename({"time_ms": "time"})
+
+    # -- scheduled jobs ------------------------------------------------------------------------------
+    def delete_before(self, table: str, column: str, cutoff: datetime) -> int:
+        """Delete the rows of ``table`` whose ``column`` is before ``cutoff``, waiting for the mutation;
+        the number deleted (no mutation at all when there is none: a mutation rewrites parts)."""
+        parameters = {"table": table, "column": column, "cutoff": cutoff}
+        where = "{column:Identifier} < {cutoff:DateTime64(3)}"
+        with self._lock:
+            expired = int(self.client.query(f"SELECT count() FROM {{table:Identifier}} WHERE {where}",
+                                            parameters=parameters).result_rows[0][0])
+            if expired:
+                self.client.command(f"ALTER TABLE {{table:Identifier}} DELETE WHERE {where}", parameters=parameters,
+                                    settings={"mutations_sync": 2})
+        return expired
+
+    def compact(self, table: str) -> list[str]:
+        """Merge each partition of ``table`` that holds more than one part into one (``OPTIMIZE ... FINAL``),
+        so its rows are summed or aggregated once instead of at every read; the partitions merged."""
+        with self._lock:
+            partitions = [row[0] for row in self.client.query(
+                "SELECT partition_id FROM system.parts WHERE database = {db:String} AND table = {table:String} "
+                "AND active GROUP BY partition_id HAVING count() > 1 ORDER BY partition_id",
+                parameters={"db": self.database, "table": table}).result_rows]
+            for partition in partitions:
+                self.client.command("OPTIMIZE TABLE {table:Identifier} PARTITION ID {partition:String} FINAL",
+                                    parameters={"table": table, "partition": partition})
+        return partitions
+
+    def record_job_run(self, row: dict[str, Any]) -> None:
+        """One row of ``scheduler_runs`` (a run's start or its end)."""
+        with self._lock:
+            self.client.insert("scheduler_runs", [list(row.values())], column_names=list(row))
+
+    def job_runs(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """Rows of the scheduler's own query of ``scheduler_runs`` (streams/scheduler/runs.py)."""
+        with self._lock:
+            result = self.client.query(sql)
+        return list(result.column_names), list(result.result_rows)
 
     # -- reading -----------------------------------------------------------------------------------
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> tuple[list[str], list[tuple]]:

@@ -80,7 +80,7 @@ def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store]
         app = create_app(settings, bootstrap=bootstrap, store=store)
         from streams.runtime.logs import logging_config
 
-        worker = faust.Worker(app, app.aispm_ingest, loglevel=settings.log_level,  # type: ignore[attr-defined]
+        worker = faust.Worker(app, *app.aispm_services, loglevel=settings.log_level,  # type: ignore[attr-defined]
                               redirect_stdouts=False,
                               logging_config=logging_config(settings.log_format, settings.log_level))
         try:
