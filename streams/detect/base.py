@@ -31,6 +31,7 @@ from schemas.finding import Finding, Severity
 
 if TYPE_CHECKING:
     from streams.enrich.catalog import Catalog
+    from streams.enrich.identity import Resolution
     from streams.enrich.policy import Policy
 
 State = MutableMapping[str, dict]
@@ -50,6 +51,8 @@ class RuleContext:
     policy: Policy | None = None
     """The sanctioned-use policy in force (None: discovery mode, nothing is sanctioned)."""
     groups_of: GroupsOf | None = None
+    identity: Callable[[str, int], Resolution | None] | None = None
+    """Who held an address at a time (``streams.enrich.identity``); None: no bindings known."""
 
 
 def as_context(value: RuleContext | State) -> RuleContext:
