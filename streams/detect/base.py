@@ -51,7 +51,7 @@ class RuleContext:
     policy: Policy | None = None
     """The sanctioned-use policy in force (None: discovery mode, nothing is sanctioned)."""
     groups_of: GroupsOf | None = None
-    identity: Callable[[str, int], Resolution | None] | None = None
+    identity: Callable[..., Resolution | None] | None = None
     """Who held an address at a time (``streams.enrich.identity``); None: no bindings known."""
 
 
@@ -242,9 +242,15 @@ class Rule:
 
     def verdicts(self, example: Example) -> bool:
         """Run one example through a fresh context; the verdict on its last event."""
-        ctx = self.example_context()
+        from dataclasses import replace
+
+        from streams.enrich.identity import BindingTable, bindings_of
+
+        bindings = BindingTable()  # as in the stream: what an event binds is known before rules read it
+        ctx = replace(self.example_context(), identity=bindings.resolve)
         verdict = False
         for event in example.events:
+            bindings.add(bindings_of(event))
             verdict = self.matches(event, ctx)
         return verdict
 

@@ -61,6 +61,7 @@ SOURCES: dict[str, tuple[str, float]] = {
     "zpa_session": ("ZPA session", 0.95),
     "dhcp_lease": ("DHCP lease", 0.8),
 }
+CLOUD_SESSION_SOURCES = frozenset({"cloudtrail", "aws_console"})
 _OKTA_SIGN_IN_PREFIXES = ("user.session.start", "user.authentication.")
 _HUMAN_CLOUDTRAIL_TYPES = {"IAMUser", "Root", "AssumedRole", "FederatedUser", "IdentityCenterUser"}
 
@@ -179,12 +180,14 @@ class BindingTable:
     def __len__(self) -> int:
         return sum(len(known) for known in self.by_ip.values())
 
-    def resolve(self, ip: str, time_ms: int) -> Resolution | None:
-        """Who held ``ip`` at ``time_ms``: one identity, an ambiguous answer, or None (nothing bound)."""
+    def resolve(self, ip: str, time_ms: int, *, exclude: frozenset[str] = frozenset()) -> Resolution | None:
+        """Who held ``ip`` at ``time_ms``: one identity, an ambiguous answer, or None (nothing bound).
+        ``exclude``: sources not to count (a rule judging a cloud session asks the others)."""
         known = self.by_ip.get(ip)
         if not known:
             return None
-        active = [b for b in known.values() if b.valid_from <= time_ms < b.valid_to]
+        active = [b for b in known.values()
+                  if b.valid_from <= time_ms < b.valid_to and b.source not in exclude]
         people = [b for b in active if b.kind == "user"]
         chosen = people or [b for b in active if b.kind == "device"]
         if not chosen:
