@@ -35,6 +35,7 @@ OCSF_ACCOUNT_CHANGE = 3001
 OCSF_NETWORK_ACTIVITY = 4001
 OCSF_HTTP_ACTIVITY = 4002
 OCSF_DNS_ACTIVITY = 4003
+OCSF_DHCP_ACTIVITY = 4004
 OCSF_API_ACTIVITY = 6003
 
 # OCSF API Activity activity ids.
@@ -96,12 +97,18 @@ class NormalizedEvent(TypedDict):
     ai_model: NotRequired[str]
     ai_sanctioned: NotRequired[bool | None]
     """Whether the policy sanctions this use; None when the event is not AI use."""
+    # Identity resolution (streams/enrich/identity.py), for events that name only an address.
+    resolved_identity: NotRequired[str]
+    """Who held ``src_ip`` at ``time`` by a binding ('' when unknown or ambiguous)."""
+    identity_source: NotRequired[str]
+    """The deciding binding's source (``okta_signin``, ``zpa_session``, ``dhcp_lease``, ...), ``ambiguous``
+    when several identities held the address, '' when none did."""
 
 
 EVENT_FIELDS: tuple[str, ...] = tuple(NormalizedEvent.__annotations__)
 # What an optional field means when an event does not have it.
 EVENT_DEFAULTS: dict[str, Any] = {"ai_provider": "", "ai_product": "", "ai_category": "", "ai_model": "",
-                                  "ai_sanctioned": None}
+                                  "ai_sanctioned": None, "resolved_identity": "", "identity_source": ""}
 OPTIONAL_FIELDS = frozenset(name for name, hint in get_type_hints(NormalizedEvent, include_extras=True).items()
                             if get_origin(hint) is NotRequired)
 assert set(EVENT_DEFAULTS) == OPTIONAL_FIELDS, "every optional field has a default"

@@ -39,6 +39,7 @@ __all__ = [
     "technique_table",
     "to_ocsf",
     "window_start",
+    "with_identity",
 ]
 
 # 1.6.0: the first version with HTTP Activity's Patch (the evidence of a PATCH request says activity 9).
@@ -196,6 +197,51 @@ def to_ocsf(finding: Finding, count: int, first_seen_ms: int, last_seen_ms: int,
         if "region" in resource and "cloud" not in alert:
             resource["data"]["region"] = resource.pop("region")  # no cloud profile without a cloud
         alert["resources"] = [resource]
+    if finding.context.get("identity"):
+        alert = with_identity(alert, finding.context["identity"])
+    return alert
+
+
+_IDENTITY_EVIDENCE = "identity_binding"
+_IDENTITY_NOTE = " Identity: "
+
+
+def with_identity(alert: dict[str, Any], identity: dict[str, Any]) -> dict[str, Any]:
+    """``alert`` (OCSF) saying who was behind its address: ``identity`` is a resolution's context
+    (``streams.enrich.identity.Resolution.as_context``), perhaps a later version of the one it carries.
+
+    The person goes in as the first evidence's actor (its event named only an address) and the binding
+    as an evidence of its own (``identity_binding``: the address, the binding's source and evidence
+    text, the candidates when ambiguous); ``unmapped.identity`` holds the same for consumers that read
+    one place, and the description ends with the evidence sentence.
+    """
+    alert = orjson.loads(orjson.dumps(alert))  # a copy: the caller's alert may be a stored one
+    evidences = [item for item in alert.get("evidences", []) if item.get("name") != _IDENTITY_EVIDENCE]
+    resolved = identity.get("identity") if not identity.get("ambiguous") else ""
+    user = {"user": {"name": resolved, "uid": resolved}} if resolved else None
+    if evidences and not evidences[0].get("data", {}).get("actor"):
+        if user:
+            evidences[0]["actor"] = user
+        else:
+            evidences[0].pop("actor", None)
+    binding: dict[str, Any] = {"name": _IDENTITY_EVIDENCE, "data": dict(identity)}
+    if identity.get("ip"):
+        binding["src_endpoint"] = {"ip": identity["ip"]}
+    if user:
+        binding["actor"] = user
+    alert["evidences"] = [*evidences, binding]
+    unmapped = alert.setdefault("unmapped", {})
+    unmapped["identity"] = dict(identity)
+    if isinstance(unmapped.get("context"), dict):
+        unmapped["context"]["identity"] = dict(identity)
+    info = alert["finding_info"]
+    info["desc"] = str(info.get("desc", "")).split(_IDENTITY_NOTE)[0] + _IDENTITY_NOTE + str(identity.get("evidence", ""))
+    observables = [item for item in alert.get("observables", []) if item.get("name") != "evidences[0].actor.user.name"
+                   or evidences[0].get("data", {}).get("actor")]
+    if resolved and not (evidences and evidences[0].get("data", {}).get("actor")):
+        observables.append({"name": "evidences[0].actor.user.name", "type_id": 4, "type": "User Name",
+                            "value": resolved})
+    alert["observables"] = observables
     return alert
 
 

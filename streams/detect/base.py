@@ -31,6 +31,7 @@ from schemas.finding import Finding, Severity
 
 if TYPE_CHECKING:
     from streams.enrich.catalog import Catalog
+    from streams.enrich.identity import Resolution
     from streams.enrich.policy import Policy
 
 State = MutableMapping[str, dict]
@@ -50,6 +51,8 @@ class RuleContext:
     policy: Policy | None = None
     """The sanctioned-use policy in force (None: discovery mode, nothing is sanctioned)."""
     groups_of: GroupsOf | None = None
+    identity: Callable[..., Resolution | None] | None = None
+    """Who held an address at a time (``streams.enrich.identity``); None: no bindings known."""
 
 
 def as_context(value: RuleContext | State) -> RuleContext:
@@ -239,9 +242,15 @@ class Rule:
 
     def verdicts(self, example: Example) -> bool:
         """Run one example through a fresh context; the verdict on its last event."""
-        ctx = self.example_context()
+        from dataclasses import replace
+
+        from streams.enrich.identity import BindingTable, bindings_of
+
+        bindings = BindingTable()  # as in the stream: what an event binds is known before rules read it
+        ctx = replace(self.example_context(), identity=bindings.resolve)
         verdict = False
         for event in example.events:
+            bindings.add(bindings_of(event))
             verdict = self.matches(event, ctx)
         return verdict
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 import polars as pl
 
+from streams.detect.identity import IdentityStage
 from streams.detect.pipeline import Detectors
 from streams.detect.stage import DetectionStage, MemoryDetectionStore
 from streams.normalize import normalize_message
@@ -90,8 +91,9 @@ def detect_files(family: str, paths: Iterable[Path], detectors: Detectors, *, wi
             result.alerts[alert["finding_info"]["uid"]] = alert
 
     # The stream's own detection stage, with its store in memory: the same findings, alerts and counts.
-    stage = DetectionStage(detectors=detectors, store=MemoryDetectionStore(), send_alerts=collect,
-                           window_ms=window_ms)
+    store = MemoryDetectionStore()
+    stage = DetectionStage(detectors=detectors, store=store, send_alerts=collect, window_ms=window_ms,
+                           identity=IdentityStage(store=store))
     for batch in normalized_batches(family, paths, detectors, batch_size=batch_size, redactor=redactor):
         result.events += len(batch.events)
         for reason in batch.dead_letter_reasons:

@@ -22,6 +22,7 @@ from streams.detect.base import RuleContext
 from streams.detect.engine import RuleEngine, RuleError, load_rules
 from streams.enrich import enrich_events
 from streams.enrich.catalog import Catalog, default_catalog
+from streams.enrich.identity import Resolution
 from streams.enrich.policy import Policy
 
 __all__ = ["DetectionResult", "Detectors"]
@@ -51,8 +52,9 @@ class Detectors:
         return enrich_events(events, self.catalog, self.policy())
 
     # -- detection -------------------------------------------------------------------------------------
-    def detect(self, events: list[dict], rule_state: MutableMapping[str, dict]) -> DetectionResult:
-        ctx = RuleContext(state=rule_state, catalog=self.catalog, policy=self.policy())
+    def detect(self, events: list[dict], rule_state: MutableMapping[str, dict],
+               identity: Callable[[str, int], Resolution | None] | None = None) -> DetectionResult:
+        ctx = RuleContext(state=rule_state, catalog=self.catalog, policy=self.policy(), identity=identity)
         result = DetectionResult()
         for event in events:
             evaluation = self.engine.run(event, ctx)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field, replace
@@ -33,9 +34,11 @@ from streams.detect import state as rule_state_tools
 from streams.detect.alerts import AlertEvent, AlertPlan, AlertTally, MemoryLedger
 from streams.detect.anomaly import AnomalyStage, ClosedWindows
 from streams.detect.eventtime import EventClock
+from streams.detect.identity import IdentityStage, binding_rows
 from streams.detect.pipeline import Detectors
 from streams.detect.siem import AlertFormat, HecOptions, render_alert
 from streams.detect.writeback import WriteBack
+from streams.enrich.identity import Binding
 from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
 
 __all__ = ["DetectionMetrics", "DetectionStage", "MemoryDetectionStore", "PreparedDetection"]
@@ -71,6 +74,7 @@ class DetectionMetrics:
         self.rule_errors = 0
         self.bad_messages = 0
         self.retries = 0
+        self.identity_corrections = 0
         self.last_error = ""
         self._alerts_by: Counter[tuple[str, str]] = Counter()
 
@@ -109,14 +113,19 @@ class PreparedDetection:
     """Set once the alerts reached the topic, so a retry of a later step does not send them again."""
     windows: ClosedWindows | None = None
     """Access windows this batch closed (anomaly scoring), persisted after the alerts."""
+    bindings: list = field(default_factory=list)
+    """Identity bindings this batch learned (``streams.enrich.identity.Binding``), persisted first."""
 
 
 class DetectionStage:
     def __init__(self, *, detectors: Detectors, store: DetectionStore,
                  send_alerts: Callable[[list[tuple[bytes, bytes]]], None], window_ms: int,
                  metrics: DetectionMetrics | None = None, anomaly: AnomalyStage | None = None,
-                 origin: str = "", alert_format: AlertFormat = "ocsf", hec: HecOptions | None = None) -> None:
+                 origin: str = "", alert_format: AlertFormat = "ocsf", hec: HecOptions | None = None,
+                 identity: IdentityStage | None = None) -> None:
         self.detectors = detectors
+        self.identity = identity
+        """Bindings of addresses to identities: findings about an address name who held it."""
         self.alert_format: AlertFormat = alert_format
         """What the alerts topic carries (streams/detect/siem.py); the alert rows keep OCSF."""
         self.hec = hec or HecOptions()
@@ -140,6 +149,8 @@ class DetectionStage:
         log.info("detection state loaded: %d keys", len(self.state))
         if self.anomaly is not None:
             self.anomaly.load()
+        if self.identity is not None:
+            self.identity.load()
 
     def prepare(self, values: list[bytes]) -> PreparedDetection:
         """Events-topic messages -> a prepared batch.
@@ -165,6 +176,7 @@ class DetectionStage:
                 continue
             events.extend(batch)
         seen = len(events)
+        from_json = list(events)
         frame = None
         if frames:
             frame = pl.concat(frames, how="vertical")
@@ -173,15 +185,24 @@ class DetectionStage:
             if newest is not None:
                 self.clock.observe([{"time": int(newest.timestamp() * 1000)}])
             events.extend(as_dicts(frame.filter(self._candidates)))
-        return self.prepare_events(events, messages=len(values), bad_messages=bad, seen=seen, windowed=frame)
+        binders = None
+        if self.identity is not None and frame is not None:
+            binders = from_json + binding_rows(frame)
+        return self.prepare_events(events, messages=len(values), bad_messages=bad, seen=seen, windowed=frame,
+                                   binders=binders)
 
     def prepare_events(self, events: list[dict], *, messages: int = 0, bad_messages: int = 0,
-                       seen: int | None = None, windowed: pl.DataFrame | None = None) -> PreparedDetection:
+                       seen: int | None = None, windowed: pl.DataFrame | None = None,
+                       binders: list[dict] | None = None) -> PreparedDetection:
         """Normalized (and enriched) events -> findings grouped into alerts, the state changes collected.
-        ``seen``: how many events the batch held, when only some were worth passing on."""
+        ``seen``: how many events the batch held, when only some were worth passing on; ``binders``: the
+        batch's events that may bind an address (default: ``events``)."""
         self.clock.observe(events)
+        # Bindings first, so an address bound in this batch resolves for the rules of the same batch.
+        bindings = self.identity.learn(events if binders is None else binders) if self.identity is not None else []
         view = WriteBack(self.state)
-        result = self.detectors.detect(events, view)
+        result = self.detectors.detect(events, view,
+                                       self.identity.resolver() if self.identity is not None else None)
         for error in result.rule_errors:
             log.error("rule %s failed on event %s: %s", error.rule_id, error.event_id, error.error)
         self._sweep(view)
@@ -199,14 +220,20 @@ class DetectionStage:
             state_changes=changes, findings=len(findings), rule_errors=len(result.rule_errors),
             bad_messages=bad_messages,
             errors=[f"{e.rule_id} on {e.event_id}: {e.error}" for e in result.rule_errors[:_ERRORS_KEPT]],
+            bindings=bindings,
         )
 
     def commit(self, prepared: PreparedDetection) -> None:
         """Record, land, send, save (see the module docstring). Safe to call again after it raised."""
         plan = prepared.plan
+        if self.identity is not None:
+            # Before the alerts: an alert that names a person is backed by a stored binding.
+            self.identity.store.land_ip_bindings(prepared.bindings)
         if plan.events and not prepared.sent:
             self.store.land_alert_events(plan.events)
             tallies = self.store.alert_tallies(list(plan.latest), sorted({e.event_id for e in plan.events}))
+            if self.identity is not None:
+                plan.latest = self.identity.resolve_findings(plan.latest)
             alerts = plan.render(tallies)
             self.store.land_alerts(alerts.rows)
             self.send_alerts([(alert["finding_info"]["uid"].encode(),
@@ -215,6 +242,16 @@ class DetectionStage:
             prepared.sent = True
             self.metrics.add(alerts_sent=len(alerts.ocsf))
             self.metrics.count_alerts(alerts.rows)
+        if self.identity is not None and prepared.bindings:
+            # Late bindings: open alerts about these addresses that now resolve differently. Recomputed
+            # from the store on a retry, so a correction already landed is found applied, not repeated.
+            rows, corrected = self.identity.corrections(prepared.bindings, int(time.time() * 1000))
+            if rows:
+                self.store.land_alerts(rows)
+                self.send_alerts([(alert["finding_info"]["uid"].encode(),
+                                   orjson.dumps(render_alert(alert, self.alert_format, self.hec), default=str))
+                                  for alert in corrected])
+                self.metrics.add(alerts_sent=len(corrected), identity_corrections=len(corrected))
         self.store.save_rule_state(prepared.state_changes)
         if prepared.windows is not None and self.anomaly is not None:
             self.anomaly.commit(prepared.windows)
@@ -237,6 +274,7 @@ class MemoryDetectionStore:
         self.ledger = MemoryLedger()
         self.alert_rows: dict[str, dict] = {}
         self.state: dict[str, dict] = {}
+        self.bindings: dict[str, Binding] = {}
         self._batch_tallies: dict[str, AlertTally] = {}
 
     def land_alert_events(self, events: list[AlertEvent]) -> None:
@@ -251,6 +289,19 @@ class MemoryDetectionStore:
 
     def load_rule_state(self) -> dict[str, dict]:
         return dict(self.state)
+
+    def land_ip_bindings(self, bindings: list[Binding]) -> None:
+        for binding in bindings:
+            current = self.bindings.get(binding.binding_id)
+            if current is None or current.seen_at <= binding.seen_at:
+                self.bindings[binding.binding_id] = binding
+
+    def ip_bindings(self, *, since_ms: int, ips: list[str] | None = None) -> list[Binding]:
+        return [b for b in self.bindings.values() if b.valid_to >= since_ms and (ips is None or b.ip in ips)]
+
+    def open_alerts(self, principals: list[str], *, since_ms: int) -> list[dict]:
+        return [dict(row) for row in self.alert_rows.values()
+                if row["principal"] in principals and row["last_seen"] >= since_ms]
 
     def save_rule_state(self, changes: dict[str, dict | None]) -> None:
         for key, value in changes.items():

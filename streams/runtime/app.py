@@ -223,6 +223,8 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
     app.transport = Transport(app.conf.broker_consumer, app)  # fetches that wait 100 ms, not 1,500
     from confluent_kafka import Producer
 
+    from streams.detect.identity import IdentityStage
+
     detectors = Detectors.default(policy_source(settings.detection.policy_file),
                                   sigma_paths=settings.detection.sigma_rules)
     detection_metrics = DetectionMetrics()
@@ -236,6 +238,7 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
         metrics=detection_metrics, anomaly=anomaly, alert_format=settings.detection.alert_format,
         hec=HecOptions(sourcetype=settings.detection.hec_sourcetype, index=settings.detection.hec_index,
                        host=settings.detection.hec_host),
+        identity=IdentityStage(store=store),
     )
     register_detection_agent(app, settings, stage=stage)
     ingest = IngestService(settings=settings, bootstrap=bootstrap, store=store, detectors=detectors,

@@ -24,6 +24,7 @@ from schemas.columns import FrameSchema
 from schemas.dead_letter import DeadLetterRow
 from schemas.event import EVENT_DEFAULTS, NormalizedEvent
 from streams.detect.alerts import AlertTally
+from streams.enrich.identity import Binding
 from streams.normalize.batch import as_dicts
 from streams.runtime.cluster import cluster_statements
 from streams.runtime.sandbox import AnalystQueries
@@ -38,6 +39,7 @@ EVENTS = FrameSchema.of(NormalizedEvent)
 DEAD_LETTERS = FrameSchema.of(DeadLetterRow)
 ALERTS = FrameSchema.of(AlertRow)
 ALERT_EVENTS = FrameSchema.of(AlertEvent)
+IP_BINDINGS = FrameSchema.of(Binding)
 # Optional event fields an event may lack, as their defaults (None needs no filling).
 _EVENT_FILLS = {name: default for name, default in EVENT_DEFAULTS.items() if default is not None}
 
@@ -353,6 +355,48 @@ class Store:
         with self._lock:
             self.client.insert("detection_state", [keys, values, [version] * len(keys)],
                                column_names=["key", "value", "version"], column_oriented=True)
+
+    # -- identity bindings (streams/enrich/identity.py) ---------------------------------------------
+    def land_ip_bindings(self, bindings: list[Binding]) -> None:
+        """Insert bindings (a binding landed twice, or a later version of it, replaces itself)."""
+        if not bindings:
+            return
+        frame = IP_BINDINGS.frame({name: [getattr(b, name) for b in bindings] for name in IP_BINDINGS.columns})
+        with self._lock:
+            self.client.insert_arrow("ip_bindings", frame.to_arrow())
+
+    def ip_bindings(self, *, since_ms: int, ips: list[str] | None = None) -> list[Binding]:
+        """The latest version of every binding still valid at ``since_ms`` (of ``ips``, when given)."""
+        where = "valid_to >= fromUnixTimestamp64Milli({since:Int64})"
+        parameters: dict[str, Any] = {"since": since_ms}
+        if ips is not None:
+            if not ips:
+                return []
+            where += " AND ip IN {ips:Array(String)}"
+            parameters["ips"] = ips
+        with self._lock:
+            rows = self.client.query(
+                "SELECT binding_id, ip, toUnixTimestamp64Milli(valid_from), toUnixTimestamp64Milli(valid_to), "
+                "identity, kind, source, confidence, shared, event_id, toUnixTimestamp64Milli(seen_at) "
+                f"FROM ip_bindings FINAL WHERE {where}", parameters=parameters).result_rows
+        return [Binding(ip=ip, valid_from=int(lo), valid_to=int(hi), identity=identity, kind=kind, source=source,
+                        confidence=float(confidence), event_id=event_id, seen_at=int(seen), shared=bool(shared),
+                        binding_id=binding_id)
+                for binding_id, ip, lo, hi, identity, kind, source, confidence, shared, event_id, seen in rows]
+
+    def open_alerts(self, principals: list[str], *, since_ms: int) -> list[dict]:
+        """The current row of each alert of ``principals`` seen since ``since_ms`` (for corrections)."""
+        if not principals:
+            return []
+        with self._lock:
+            result = self.client.query(
+                "SELECT alert_id, detection, title, severity, principal, provider, "
+                "toUnixTimestamp64Milli(first_seen) AS first_seen, toUnixTimestamp64Milli(last_seen) AS last_seen, "
+                "count, description, remediation, techniques, context, event_id, ocsf "
+                "FROM alerts FINAL WHERE principal IN {principals:Array(String)} "
+                "AND last_seen >= fromUnixTimestamp64Milli({since:Int64})",
+                parameters={"principals": principals, "since": since_ms})
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
     def _known_ids(self, table: str, column: str, ids: list[str]) -> set[str]:
         known: set[str] = set()

@@ -81,7 +81,8 @@ def test_each_sample_file_normalizes_fully_as_its_format(file_name: str, source_
 
 
 def test_formats_lists_every_format_name():
-    assert set(FORMATS) == {"aws_apigw", "envoy", "kong", "nginx", "squid", "zeek_ssl", "zeek_dns"}
+    assert set(FORMATS) == {"aws_apigw", "envoy", "kong", "nginx", "squid", "zeek_ssl", "zeek_dns", "zeek_dhcp",
+                            "zpa_user_status"}
 
 
 def test_content_ids_are_stable_across_runs_and_differ_between_records():
@@ -598,3 +599,46 @@ def test_http_status_and_outcome():
 def test_anonymised_ipv4_leading_zeros_are_removed():
     assert _common.address_ip("035.249.253.232:443") == "35.249.253.232"
     assert _common.address_ip("10.0.0.1") == "10.0.0.1"
+
+
+# --- DHCP leases and ZTNA sessions (identity resolution's network sources) ------------------------------
+
+def test_zeek_dhcp_lease_names_the_device_behind_the_address():
+    events = events_of((SAMPLES / "zeek_dhcp.jsonl").read_bytes())
+    assert [event["source_format"] for event in events] == ["zeek_dhcp"] * 4
+    first, renew, release, nak = events
+    assert first["class_uid"] == 4004 and first["activity_id"] == 1  # Assign
+    assert first["src_ip"] == "10.20.1.57"
+    assert first["target_host"] == "nina-mbp.globex.example"
+    assert first["target_resource"] == "3c:22:fb:11:57:0a"
+    assert first["status_detail"] == "lease 28800s"
+    assert first["time"] == 1763625601101
+    assert first["actor"] == ""
+    assert renew["activity_id"] == 2 and renew["target_host"] == "nina-mbp"
+    assert release["activity_id"] == 3 and release["src_ip"] == "10.20.2.9" and release["time"] == ms("2025-11-20T09:10:00.250+00:00")
+    assert nak["activity_id"] == 4 and nak["outcome"] == "failure" and nak["src_ip"] == ""
+    assert len({event["event_id"] for event in events}) == 4
+
+
+def test_zpa_user_status_login_logout_and_refusal():
+    login, logout, refused = events_of((SAMPLES / "zpa_user_status.jsonl").read_bytes())
+    assert {event["source_format"] for event in (login, logout, refused)} == {"zpa_user_status"}
+    assert (login["actor"], login["src_ip"], login["activity_id"]) == ("ben.carter@globex.example", "10.50.0.23", 1)
+    assert login["time"] == ms("2025-11-20T08:02:11+00:00")
+    assert (logout["activity_id"], logout["time"]) == (2, ms("2025-11-20T11:40:05+00:00"))
+    assert logout["status_detail"] == "public_ip=192.0.2.61"
+    assert refused["outcome"] == "failure" and refused["src_ip"] == ""
+    assert refused["time"] == ms("2025-11-20T08:15:40+00:00")  # LogTimestamp, the ctime form
+    assert login["event_id"] != logout["event_id"]
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ('{"_path":"dhcp","uids":["C1"],"mac":"aa","assigned_addr":"10.0.0.1"}', "missing_time"),
+    ('{"_path":"dhcp","ts":1.5,"uids":"C1","mac":"aa"}', "wrong_type"),
+    ('{"_path":"dhcp","ts":1.5,"mac":"aa","lease_time":"forever"}', "bad_time"),
+    ('{"_path":"dhcp","ts":1.5,"mac":"aa","msg_types":"ACK"}', "wrong_type"),
+    ('{"SessionStatus":"ZPN_STATUS_AUTHENTICATED","Username":"a"}', "missing_time"),
+    ('{"SessionStatus":"x","Username":"a","LogTimestamp":"Mon Foo 99 99:99:99 2019"}', "bad_time"),
+])
+def test_dhcp_and_zpa_bad_fields_fail_with_a_reason(line: str, reason: str):
+    assert failure_reasons(line) == [reason]

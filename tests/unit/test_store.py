@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from schemas.event import EVENT_FIELDS, validate_event
+from schemas.event import EVENT_FIELDS, validate_event, with_defaults
 from streams.runtime.queries import saved_query, saved_query_names
 from streams.runtime.store import Store, StoreError
 from tests.conftest import fresh_database_settings, saved_query_parameters
@@ -112,23 +112,40 @@ def test_round_trip_event_insert_select_equal(store: Store, actor, target_host, 
     stored_time = back.pop("time")
     epoch = dt.datetime(1970, 1, 1)
     assert (stored_time.replace(tzinfo=None) - epoch) // dt.timedelta(milliseconds=1) == original["time"]
-    assert back == {key: value for key, value in original.items() if key != "time"}
+    assert back == {key: value for key, value in with_defaults(dict(original)).items() if key != "time"}
 
 
 def test_the_tables_have_the_columns_of_their_row_models(store: Store) -> None:
     """schemas/ is the one definition of each row shape: the DDL must agree with it, column for column."""
-    from streams.runtime.store import ALERT_EVENTS, ALERTS, DEAD_LETTERS, EVENTS
+    from streams.runtime.store import ALERT_EVENTS, ALERTS, DEAD_LETTERS, EVENTS, IP_BINDINGS
 
     extra = {"events": {"ingested_at", "event_key"}, "alert_events": {"recorded_at"}, "alerts": set(),
-             "dead_letters": set()}
+             "dead_letters": set(), "ip_bindings": {"landed_at"}}
     for table, schema in (("events", EVENTS), ("dead_letters", DEAD_LETTERS), ("alerts", ALERTS),
-                          ("alert_events", ALERT_EVENTS)):
+                          ("alert_events", ALERT_EVENTS), ("ip_bindings", IP_BINDINGS)):
         rows = store.client.query("SELECT name, type FROM system.columns WHERE database = {db:String} "
                                   "AND table = {t:String}", parameters={"db": store.database, "t": table}).result_rows
         stored = {name: kind for name, kind in rows}
         assert set(stored) - extra[table] == set(schema.columns), table
         for name in schema.time_columns:
             assert stored[name].startswith("DateTime64(3"), (table, name)
+
+
+def test_ip_bindings_keep_their_latest_version_and_read_by_address_and_time(store: Store) -> None:
+    from streams.enrich.identity import Binding
+
+    login = Binding(ip="10.50.0.23", valid_from=1_000, valid_to=90_000_000, identity="ben@corp.example",
+                    kind="user", source="zpa_session", confidence=0.95, event_id="e1", seen_at=1_000,
+                    binding_id="zpa-s1")
+    logout = Binding(**{**login.row(), "valid_to": 7_200_000, "event_id": "e2", "seen_at": 7_200_000})
+    other = Binding(ip="10.20.1.57", valid_from=1_000, valid_to=2_000, identity="x", kind="device",
+                    source="dhcp_lease", confidence=0.8, event_id="e3", seen_at=1_000)
+    store.land_ip_bindings([login, other])
+    store.land_ip_bindings([logout, logout])
+    assert store.ip_bindings(since_ms=0, ips=["10.50.0.23"]) == [logout]
+    assert {b.ip for b in store.ip_bindings(since_ms=3_000)} >= {"10.50.0.23"}
+    assert "10.20.1.57" not in {b.ip for b in store.ip_bindings(since_ms=3_000)}
+    assert store.ip_bindings(since_ms=0, ips=[]) == []
 
 
 def test_an_event_without_the_optional_ai_fields_lands_as_not_ai_use(store: Store) -> None:

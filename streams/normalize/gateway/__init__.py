@@ -1,6 +1,7 @@
 """Gateway and egress logs: API gateways, proxies and network sensors that see traffic leave.
 
-JSON records: AWS API Gateway, Envoy/Istio, Kong, Zeek ssl/dns. Text lines: nginx, Squid.
+JSON records: AWS API Gateway, Envoy/Istio, Kong, Zeek ssl/dns/dhcp, ZPA user sessions. Text lines: nginx,
+Squid. The DHCP leases and ZTNA sessions say who is behind an internal address (``streams.enrich.identity``).
 A message may be one JSON object, a JSON array of them (Kong batches), JSON lines or text lines;
 each record is matched to its format by the fields it has, so one topic can carry them all.
 """
@@ -10,16 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from streams.normalize.base import NormalizeError, RecordMeta
-from streams.normalize.gateway import apigw, envoy, kong, nginx, squid, zeek
+from streams.normalize.gateway import apigw, dhcp, envoy, kong, nginx, squid, vpn, zeek
 from streams.normalize.redact import Redactor
 
 ACCEPTS_TEXT = True
 
 # Zeek (sensor logs, the most voluminous) is tried first, by its log type; then these, whose detect()
 # is a few dict lookups each.
-_OTHER_JSON_FORMATS = (kong, envoy, apigw)
+_OTHER_JSON_FORMATS = (kong, envoy, apigw, dhcp, vpn)
 FORMATS: tuple[str, ...] = (
-    apigw.FORMAT, envoy.FORMAT, kong.FORMAT, nginx.FORMAT, squid.FORMAT, *zeek.FORMATS,
+    apigw.FORMAT, envoy.FORMAT, kong.FORMAT, nginx.FORMAT, squid.FORMAT, *zeek.FORMATS, dhcp.FORMAT, vpn.FORMAT,
 )
 
 __all__ = ["ACCEPTS_TEXT", "FORMATS", "normalize", "split"]

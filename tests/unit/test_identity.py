@@ -1,0 +1,190 @@
+"""Identity resolution: bindings learned from sign-ins, sessions and leases; IP-only alerts that name a
+person with the binding's evidence; ambiguous addresses never guessed; late bindings correcting alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from streams.detect.identity import IdentityStage
+from streams.detect.pipeline import Detectors
+from streams.detect.stage import DetectionStage, MemoryDetectionStore
+from streams.enrich.identity import BindingTable, bindings_of
+from streams.normalize import normalize_message
+
+T0 = int(datetime(2026, 11, 20, 8, 1, tzinfo=UTC).timestamp() * 1000)
+MIN = 60_000
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def one(family: str, record: dict) -> dict:
+    result = normalize_message(family, orjson.dumps(record))
+    assert not result.failures and len(result.events) == 1, result.failures
+    return result.events[0]
+
+
+def okta_sign_in(user: str, ip: str, at: int, *, chain: tuple[str, ...] = (), proxy: bool = False) -> dict:
+    return one("audit", {
+        "uuid": f"okta-{user}-{ip}-{at}", "published": iso(at), "eventType": "user.session.start",
+        "actor": {"alternateId": user, "type": "User"}, "client": {"ipAddress": ip},
+        "request": {"ipChain": [{"ip": hop} for hop in chain]}, "securityContext": {"isProxy": proxy},
+        "outcome": {"result": "SUCCESS"}, "displayMessage": "User login to Okta",
+    })
+
+
+def zeek_ssl(ip: str, host: str, at: int, uid: str) -> dict:
+    return one("gateway", {"_path": "ssl", "ts": at / 1000, "uid": uid, "id.orig_h": ip, "id.orig_p": 50000,
+                           "id.resp_h": "160.79.104.10", "id.resp_p": 443, "server_name": host, "established": True})
+
+
+def zpa(user: str, ip: str, login: int, logout: int | None, session: str) -> dict:
+    return one("gateway", {"LogTimestamp": "", "Username": user, "SessionID": session, "PrivateIP": ip,
+                           "SessionStatus": "ZPN_STATUS_DISCONNECTED" if logout else "ZPN_STATUS_AUTHENTICATED",
+                           "TimestampAuthentication": iso(login),
+                           "TimestampUnAuthentication": iso(logout) if logout else ""})
+
+
+def dhcp(ip: str, host: str, at: int) -> dict:
+    return one("gateway", {"_path": "dhcp", "ts": at / 1000, "uids": ["C1"], "assigned_addr": ip,
+                           "mac": "3c:22:fb:11:57:0a", "host_name": host, "lease_time": 28800.0,
+                           "msg_types": ["DISCOVER", "OFFER", "REQUEST", "ACK"]})
+
+
+def stage() -> tuple[DetectionStage, MemoryDetectionStore, list[dict]]:
+    store = MemoryDetectionStore()
+    sent: list[dict] = []
+    detection = DetectionStage(detectors=Detectors.default(), store=store, window_ms=3_600_000,
+                               send_alerts=lambda messages: sent.extend(orjson.loads(v) for _k, v in messages),
+                               identity=IdentityStage(store=store))
+    detection.load()
+    return detection, store, sent
+
+
+def run(detection: DetectionStage, events: list[dict]) -> None:
+    detection.commit(detection.prepare([orjson.dumps(events)]))
+
+
+# --- learning and resolving ----------------------------------------------------------------------------
+
+def test_okta_sign_in_binds_the_client_and_the_private_hops_of_its_ip_chain():
+    event = okta_sign_in("alice@corp.example", "198.51.100.24", T0, chain=("10.20.1.57", "198.51.100.24"))
+    found = {(b.ip, b.identity, b.source, b.shared) for b in bindings_of(event)}
+    assert found == {("198.51.100.24", "alice@corp.example", "okta_signin", False),
+                     ("10.20.1.57", "alice@corp.example", "okta_signin", False)}
+    table = BindingTable()
+    table.add(bindings_of(event))
+    answer = table.resolve("10.20.1.57", T0 + 30 * MIN)
+    assert answer is not None and not answer.ambiguous
+    assert answer.evidence == "alice@corp.example via Okta sign-in 08:01 from 10.20.1.57"
+    assert table.resolve("10.20.1.57", T0 - MIN) is None  # not before the sign-in
+
+
+def test_a_proxy_address_and_an_address_of_two_people_are_ambiguous_never_guessed():
+    table = BindingTable()
+    table.add(bindings_of(okta_sign_in("alice@corp.example", "10.20.3.250", T0)))
+    table.add(bindings_of(okta_sign_in("bob@corp.example", "10.20.3.250", T0 + 5 * MIN)))
+    table.add(bindings_of(okta_sign_in("carol@corp.example", "203.0.113.9", T0, proxy=True)))
+    two = table.resolve("10.20.3.250", T0 + 10 * MIN)
+    assert two is not None and two.ambiguous and two.identity == ""
+    assert two.candidates == ("alice@corp.example", "bob@corp.example")
+    assert "ambiguous" in two.evidence and "bob@corp.example" in two.evidence
+    shared = table.resolve("203.0.113.9", T0 + MIN)
+    assert shared is not None and shared.ambiguous and "shared egress" in shared.evidence
+    only_alice = table.resolve("10.20.3.250", T0 + 2 * MIN)  # before bob signed in
+    assert only_alice is not None and only_alice.identity == "alice@corp.example"
+
+
+def test_a_person_wins_over_the_device_lease_and_a_vpn_session_ends_at_logout():
+    table = BindingTable()
+    table.add(bindings_of(dhcp("10.20.1.57", "nina-mbp", T0 - 60 * MIN)))
+    device = table.resolve("10.20.1.57", T0)
+    assert device is not None and (device.identity, device.kind, device.source) == ("nina-mbp", "device", "dhcp_lease")
+    table.add(bindings_of(zpa("nina@corp.example", "10.20.1.57", T0, None, "s1")))
+    table.add(bindings_of(zpa("nina@corp.example", "10.20.1.57", T0, T0 + 90 * MIN, "s1")))
+    assert len(table.by_ip["10.20.1.57"]) == 2  # the logout replaced the login's binding
+    person = table.resolve("10.20.1.57", T0 + 10 * MIN)
+    assert person is not None and (person.identity, person.source) == ("nina@corp.example", "zpa_session")
+    after = table.resolve("10.20.1.57", T0 + 100 * MIN)
+    assert after is not None and after.identity == "nina-mbp"
+
+
+def test_cloudtrail_binds_people_not_service_roles_or_service_addresses():
+    from streams.detect.examples import assumed_role, cloudtrail, iam_user
+
+    sso = assumed_role("AWSReservedSSO_PowerUserAccess_3f0a6c9d2e18b475", "alice@corp.example")
+    assert [b.identity for b in bindings_of(cloudtrail("ListBuckets", "s3.amazonaws.com", identity=sso,
+                                                       source_ip="10.20.1.57"))] == ["alice@corp.example"]
+    assert bindings_of(cloudtrail("ListBuckets", "s3.amazonaws.com", identity=assumed_role("etl", "i-0abc"),
+                                  source_ip="10.30.2.21")) == []
+    assert bindings_of(cloudtrail("ListBuckets", "s3.amazonaws.com", identity=iam_user("bob"),
+                                  source_ip="bedrock.amazonaws.com")) == []
+
+
+# --- the stage: alerts ---------------------------------------------------------------------------------
+
+def test_an_ip_only_shadow_ai_alert_names_the_person_with_the_bindings_evidence():
+    detection, store, sent = stage()
+    run(detection, [okta_sign_in("alice@corp.example", "10.20.1.57", T0),
+                    zeek_ssl("10.20.1.57", "api.anthropic.com", T0 + 20 * MIN, "Cx1")])
+    (alert,) = sent
+    assert alert["evidences"][0]["actor"]["user"]["name"] == "alice@corp.example"
+    binding = next(item for item in alert["evidences"] if item["name"] == "identity_binding")
+    assert binding["data"]["evidence"] == "alice@corp.example via Okta sign-in 08:01 from 10.20.1.57"
+    assert alert["unmapped"]["identity"]["source"] == "okta_signin"
+    assert "alice@corp.example via Okta sign-in" in alert["finding_info"]["desc"]
+    (row,) = store.alert_rows.values()
+    assert orjson.loads(row["context"])["identity"]["identity"] == "alice@corp.example"
+    assert {b.ip for b in store.bindings.values()} == {"10.20.1.57"}  # persisted for other workers
+
+
+def test_an_alert_about_an_ambiguous_address_says_so_and_names_no_one():
+    detection, _store, sent = stage()
+    run(detection, [okta_sign_in("alice@corp.example", "10.20.3.250", T0),
+                    okta_sign_in("bob@corp.example", "10.20.3.250", T0 + MIN),
+                    zeek_ssl("10.20.3.250", "api.anthropic.com", T0 + 20 * MIN, "Cx2")])
+    (alert,) = sent
+    assert "actor" not in alert["evidences"][0]
+    assert alert["unmapped"]["identity"]["ambiguous"] is True
+    assert alert["unmapped"]["identity"]["candidates"] == ["alice@corp.example", "bob@corp.example"]
+    assert "ambiguous" in alert["finding_info"]["desc"]
+
+
+def test_a_late_binding_corrects_the_open_alert_with_a_new_identity_version():
+    detection, store, sent = stage()
+    run(detection, [zeek_ssl("10.50.0.23", "api.anthropic.com", T0 + 20 * MIN, "Cx3")])
+    (first,) = sent
+    assert "identity" not in first["unmapped"] and "actor" not in first["evidences"][0]
+    # The VPN session is logged at logout, two hours later.
+    run(detection, [zpa("ben@corp.example", "10.50.0.23", T0, T0 + 120 * MIN, "s9")])
+    assert len(sent) == 2
+    correction = sent[1]
+    assert correction["finding_info"]["uid"] == first["finding_info"]["uid"]
+    assert correction["activity_name"] == "Update"
+    assert correction["evidences"][0]["actor"]["user"]["name"] == "ben@corp.example"
+    assert correction["unmapped"]["identity"]["version"] == 1  # the first identity it carries
+    assert correction["metadata"]["uid"].endswith(":identity-v1")
+    (row,) = store.alert_rows.values()
+    assert orjson.loads(row["context"])["identity"]["identity"] == "ben@corp.example"
+    # Redelivering the binding's batch changes nothing more.
+    run(detection, [zpa("ben@corp.example", "10.50.0.23", T0, T0 + 120 * MIN, "s9")])
+    assert len(sent) == 2
+
+
+def test_resolved_ambiguous_and_corrected_alerts_are_valid_ocsf():
+    from tests.ocsf_schema import schema_problems
+
+    detection, _store, sent = stage()
+    run(detection, [okta_sign_in("alice@corp.example", "10.20.1.57", T0),
+                    okta_sign_in("alice@corp.example", "10.20.3.250", T0),
+                    okta_sign_in("bob@corp.example", "10.20.3.250", T0),
+                    zeek_ssl("10.20.1.57", "api.anthropic.com", T0 + 20 * MIN, "Cx4"),
+                    zeek_ssl("10.20.3.250", "api.anthropic.com", T0 + 20 * MIN, "Cx5"),
+                    zeek_ssl("10.50.0.23", "api.anthropic.com", T0 + 20 * MIN, "Cx6")])
+    run(detection, [zpa("ben@corp.example", "10.50.0.23", T0, T0 + 120 * MIN, "s9")])
+    assert len(sent) == 4
+    for alert in sent:
+        assert schema_problems(alert) == []
