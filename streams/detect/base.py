@@ -110,10 +110,11 @@ class RuleMeta(BaseModel):
     """Services (CloudTrail ``eventSource``, the event's ``service``) whose events the rule reads, as
     glob patterns (``bedrock*.amazonaws.com``); () = every service. Events of other services never
     reach the rule."""
-    requires: tuple[Literal["ai_use", "redaction_marker"], ...] = ()
+    requires: tuple[Literal["ai_use", "redaction_marker", "sso_session"], ...] = ()
     """What an event must have for the rule to be able to match it, checked on whole batches in the
     stream before any event is decoded: ``ai_use`` (enrichment found an AI service: ``ai_provider``),
-    ``redaction_marker`` (a credential was redacted in its URL or raw record)."""
+    ``redaction_marker`` (a credential was redacted in its URL or raw record), ``sso_session`` (an IAM
+    Identity Center role session: ``AWSReservedSSO_`` in an assumed role's actor)."""
 
     @model_validator(mode="after")
     def _no_duplicate_ids(self) -> RuleMeta:

@@ -100,6 +100,8 @@ _REQUIREMENTS = {
     "ai_use": pl.col("ai_provider") != "",
     "redaction_marker": (pl.col("raw").str.contains("[REDACTED:", literal=True)
                          | pl.col("target_url").str.contains("[REDACTED:", literal=True)),
+    "sso_session": ((pl.col("actor_type") == "AssumedRole")
+                    & pl.col("actor").str.contains("/AWSReservedSSO_", literal=True)),
 }
 
 

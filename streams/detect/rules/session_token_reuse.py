@@ -32,6 +32,8 @@ META = RuleMeta(
     remediation="Revoke the session (IAM Identity Center: sign the user out, revoke the role session), rotate "
                 "anything it could read, and find how its credentials left the person's machine.",
     families=("cloudtrail",),
+    # Only SSO sessions can match: every other CloudTrail row stays undecoded in the stream.
+    requires=("sso_session",),
 )
 
 
