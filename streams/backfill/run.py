@@ -24,7 +24,6 @@ import polars as pl
 
 from streams.backfill.digest import DigestReport, verify_digests
 from streams.backfill.files import LogFile, discover
-from streams.normalize.batch import as_dicts
 from streams.runtime.normalize_pool import file_topic
 
 __all__ = ["BackfillReport", "run_backfill"]
@@ -88,14 +87,14 @@ def run_backfill(settings: Any, store: Any, family: str, paths: list[Path], *, s
     report.files_skipped = len(found.logs) - len(todo)
     detectors = Detectors.default(policy_source(settings.detection.policy_file),
                                   sigma_paths=settings.detection.sigma_rules)
-    stage = DetectionStage(detectors=detectors, store=store, send_alerts=lambda _messages: None,
-                           window_ms=settings.detection.alert_window_s * 1000, origin="backfill")
+    # The worker's stage, alerts not sent (backfilled alerts do not page): rules, anomaly windows, bindings.
+    stage = DetectionStage.configured(settings, detectors=detectors, store=store, send_alerts=lambda _messages: None,
+                                      origin="backfill")
     stage.load()
-    candidates = detectors.engine.candidates()
     in_range = _time_filter(since, until)
     key = settings.ingest.fingerprint_key
     pool = _pool(settings, installation_redactor(settings.data_dir, key.get_secret_value() if key else None))
-    landing = _Landing(report, store, stage, candidates, in_range, family, on_progress, land_events)
+    landing = _Landing(report, store, stage, in_range, family, on_progress, land_events)
     try:
         # Files are read and normalized whole in the processes, a few ahead of landing, landed in order.
         ahead: deque[tuple[LogFile, Callable[[], tuple[int, Any]]]] = deque()
@@ -161,10 +160,10 @@ class _Landing:
     """Normalized files, landed together once they hold ``land_events`` events (an insert, a dedup lookup
     and a detection commit per few files, not per file); the files are recorded as finished after that."""
 
-    def __init__(self, report: BackfillReport, store: Any, stage: Any, candidates: pl.Expr,
+    def __init__(self, report: BackfillReport, store: Any, stage: Any,
                  in_range: pl.Expr | None, family: str, on_progress: Progress | None, land_events: int) -> None:
         self.land_events = land_events
-        self.report, self.store, self.stage, self.candidates = report, store, stage, candidates
+        self.report, self.store, self.stage = report, store, stage
         self.in_range, self.family, self.on_progress = in_range, family, on_progress
         self.frames: list[pl.DataFrame] = []
         self.dead_letters: list[dict] = []
@@ -199,8 +198,7 @@ class _Landing:
             report.duplicates += new.duplicates
             landed_by_file = dict(new.frame.group_by("kafka_topic").len().iter_rows())
             if new.frame.height:
-                prepared = self.stage.prepare_events(as_dicts(new.frame.filter(self.candidates)),
-                                                     seen=new.frame.height)
+                prepared = self.stage.prepare_frame(new.frame)
                 self.stage.commit(prepared)
                 report.findings += prepared.findings
                 report.alerts += len(prepared.plan.latest)

@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 import polars as pl
@@ -40,6 +40,9 @@ from streams.detect.siem import AlertFormat, HecOptions, render_alert
 from streams.detect.writeback import WriteBack
 from streams.enrich.identity import Binding
 from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
+
+if TYPE_CHECKING:
+    from streams.settings import Settings
 
 __all__ = ["DetectionMetrics", "DetectionStage", "MemoryDetectionStore", "PreparedDetection"]
 
@@ -143,6 +146,34 @@ class DetectionStage:
         self._candidates = detectors.engine.candidates()
         self._last_sweep_ms: int | None = None
 
+    @classmethod
+    def configured(cls, settings: Settings, *, detectors: Detectors, store: DetectionStore,
+                   send_alerts: Callable[[list[tuple[bytes, bytes]]], None], metrics: DetectionMetrics | None = None,
+                   origin: str = "") -> DetectionStage:
+        """The stage as the settings make it (anomaly scoring when enabled, identity resolution, the alert
+        format): the worker's and the backfill's are the same stage."""
+        detection = settings.detection
+        return cls(
+            detectors=detectors, store=store, send_alerts=send_alerts, window_ms=detection.alert_window_s * 1000,
+            metrics=metrics, origin=origin, alert_format=detection.alert_format,
+            anomaly=AnomalyStage(store=store, settings=settings.anomaly) if settings.anomaly.enabled else None,
+            hec=HecOptions(sourcetype=detection.hec_sourcetype, index=detection.hec_index, host=detection.hec_host),
+            identity=IdentityStage(store=store),
+        )
+
+    def prepare_frame(self, frame: pl.DataFrame) -> PreparedDetection:
+        """A checked events frame (as landed) -> a prepared batch: the rows some rule can match as dicts,
+        every row for the clock, the anomaly windows and the address bindings."""
+        binders = binding_rows(frame) if self.identity is not None else None
+        return self.prepare_events(self._readable(frame), seen=frame.height, windowed=frame, binders=binders)
+
+    def _readable(self, frame: pl.DataFrame) -> list[dict]:
+        """The frame's rows some rule can match, as dicts; the newest of all its rows moves the clock."""
+        newest = frame["time"].max() if frame.height else None
+        if newest is not None:
+            self.clock.observe([{"time": int(newest.timestamp() * 1000)}])
+        return as_dicts(frame.filter(self._candidates))
+
     def load(self) -> None:
         """The rules' state as last saved (call once before the first batch)."""
         self.state = self.store.load_rule_state()
@@ -181,10 +212,7 @@ class DetectionStage:
         if frames:
             frame = pl.concat(frames, how="vertical")
             seen += frame.height
-            newest = frame["time"].max()
-            if newest is not None:
-                self.clock.observe([{"time": int(newest.timestamp() * 1000)}])
-            events.extend(as_dicts(frame.filter(self._candidates)))
+            events.extend(self._readable(frame))
         binders = None
         if self.identity is not None and frame is not None:
             binders = from_json + binding_rows(frame)

@@ -15,7 +15,6 @@ from mode import Service
 
 from streams.detect.anomaly import AnomalyStage
 from streams.detect.pipeline import Detectors
-from streams.detect.siem import HecOptions
 from streams.detect.stage import DetectionMetrics, DetectionStage
 from streams.enrich.policy import policy_source
 from streams.normalize.redact import installation_redactor
@@ -223,23 +222,17 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
     app.transport = Transport(app.conf.broker_consumer, app)  # fetches that wait 100 ms, not 1,500
     from confluent_kafka import Producer
 
-    from streams.detect.identity import IdentityStage
-
     detectors = Detectors.default(policy_source(settings.detection.policy_file),
                                   sigma_paths=settings.detection.sigma_rules)
     detection_metrics = DetectionMetrics()
     alert_producer = Producer(producer_config(settings, bootstrap))
     alerts_topic = Topics.from_settings(settings).alerts
-    anomaly = AnomalyStage(store=store, settings=settings.anomaly) if settings.anomaly.enabled else None
-    stage = DetectionStage(
-        detectors=detectors, store=store, window_ms=settings.detection.alert_window_s * 1000,
+    stage = DetectionStage.configured(
+        settings, detectors=detectors, store=store, metrics=detection_metrics,
         send_alerts=lambda messages: produce_all(alert_producer, alerts_topic,
                                                  [(None, key, value) for key, value in messages]),
-        metrics=detection_metrics, anomaly=anomaly, alert_format=settings.detection.alert_format,
-        hec=HecOptions(sourcetype=settings.detection.hec_sourcetype, index=settings.detection.hec_index,
-                       host=settings.detection.hec_host),
-        identity=IdentityStage(store=store),
     )
+    anomaly = stage.anomaly
     register_detection_agent(app, settings, stage=stage)
     ingest = IngestService(settings=settings, bootstrap=bootstrap, store=store, detectors=detectors,
                            detection_metrics=detection_metrics, alert_producer=alert_producer, anomaly=anomaly)

@@ -135,6 +135,27 @@ def test_alerts_are_the_streams_marked_backfill_and_counted_once(export: Path, s
         (alert["finding_info"]["uid"], alert["count"]) for alert in offline.alerts.values()}
 
 
+def test_anomaly_windows_are_closed_scored_and_landed_like_the_streams(export: Path, store_and_settings) -> None:
+    from streams.demo.model import train_demo_model
+
+    store, settings = store_and_settings
+    train_demo_model(store, settings, trained_by="test")
+    report = run_backfill(settings, store, "cloudtrail", [export])
+    windows = store.scalar("SELECT count() FROM access_windows FINAL")
+    # Four days of 10-minute windows per principal: hundreds close; those of the last minutes stay open.
+    assert windows > 300
+    assert store.scalar("SELECT countIf(score IS NULL) FROM access_windows FINAL") == 0  # every one scored
+    # The demo's stolen long-term key (bedrock_llmjacking) is found in history as the stream finds it live.
+    _, rows = store.query("SELECT ocsf FROM alerts FINAL WHERE detection = 'anomalous_access'")
+    principals = {orjson.loads(ocsf)["unmapped"]["principal"] for (ocsf,) in rows}
+    assert "arn:aws:iam::493817264053:user/svc-legacy-reporting" in principals, principals
+    assert all("backfill" in orjson.loads(ocsf)["metadata"]["labels"] for (ocsf,) in rows)
+    assert report.alerts >= len(rows)
+    # A second run closes nothing twice.
+    run_backfill(settings, store, "cloudtrail", [export])
+    assert store.scalar("SELECT count() FROM access_windows FINAL") == windows
+
+
 def test_since_and_until_keep_only_the_events_of_the_range(export: Path, store_and_settings) -> None:
     store, settings = store_and_settings
     since = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
