@@ -96,11 +96,14 @@ def run_backfill(settings: Any, store: Any, family: str, paths: list[Path], *, s
     pool = _pool(settings, installation_redactor(settings.data_dir, key.get_secret_value() if key else None))
     landing = _Landing(report, store, stage, in_range, family, on_progress, land_events)
     try:
-        # Files are read and normalized whole in the processes, a few ahead of landing, landed in order.
+        # Files are read and normalized whole in the processes, landed in order. While a landing is
+        # inserted and detected, the processes normalize the files of the next one: as many in flight as
+        # make a landing (from the events per file so far), so neither side waits for the other.
         ahead: deque[tuple[LogFile, Callable[[], tuple[int, Any]]]] = deque()
+        processes = getattr(pool, "processes", 1)
         for log in todo:
             ahead.append((log, pool.submit_file(log.path, family)))
-            if len(ahead) > max(2, getattr(pool, "processes", 1)):
+            if len(ahead) > processes + landing.files_per_landing():
                 landing.add(*_done(ahead.popleft()))
         while ahead:
             landing.add(*_done(ahead.popleft()))
@@ -156,6 +159,10 @@ def _time_filter(since: datetime | None, until: datetime | None) -> pl.Expr | No
     return keep
 
 
+# Normalized files held for landing at most: bounds memory when files hold a few events each.
+_MAX_FILES_AHEAD = 64
+
+
 class _Landing:
     """Normalized files, landed together once they hold ``land_events`` events (an insert, a dedup lookup
     and a detection commit per few files, not per file); the files are recorded as finished after that."""
@@ -169,6 +176,14 @@ class _Landing:
         self.dead_letters: list[dict] = []
         self.finished: list[LogFile] = []
         self.events = 0
+
+    def files_per_landing(self) -> int:
+        """Files that make one landing, by the events per file landed so far (2 before the first)."""
+        files = self.report.files_done + len(self.finished)
+        if not files:
+            return 2
+        per_file = max(1, (self.report.events + self.events) // files)
+        return max(1, min(_MAX_FILES_AHEAD, -(-self.land_events // per_file)))
 
     def add(self, log: LogFile, records: int, output: Any) -> None:
         self.report.records += records
