@@ -91,7 +91,7 @@ def run_backfill(settings: Any, store: Any, family: str, paths: list[Path], *, s
     stage = DetectionStage(detectors=detectors, store=store, send_alerts=lambda _messages: None,
                            window_ms=settings.detection.alert_window_s * 1000, origin="backfill")
     stage.load()
-    candidates = detectors.engine.candidates()
+    candidates = detectors.candidates()
     in_range = _time_filter(since, until)
     key = settings.ingest.fingerprint_key
     pool = _pool(settings, installation_redactor(settings.data_dir, key.get_secret_value() if key else None))

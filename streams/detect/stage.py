@@ -33,6 +33,8 @@ from streams.detect.anomaly import AnomalyStage, ClosedWindows
 from streams.detect.eventtime import EventClock
 from streams.detect.pipeline import Detectors
 from streams.detect.writeback import WriteBack
+from streams.graph.extract import compact, extract_facts
+from streams.graph.facts import AssetFact, EdgeFact
 from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
 
 __all__ = ["DetectionMetrics", "DetectionStage", "MemoryDetectionStore", "PreparedDetection"]
@@ -56,6 +58,7 @@ class DetectionStore(Protocol):
     def land_alerts(self, rows: list[dict]) -> int: ...
     def load_rule_state(self) -> dict[str, dict]: ...
     def save_rule_state(self, changes: dict[str, dict | None]) -> None: ...
+    def land_graph_facts(self, assets: list[AssetFact], edges: list[EdgeFact]) -> None: ...
 
 
 class DetectionMetrics:
@@ -97,6 +100,9 @@ class PreparedDetection:
     """Set once the alerts reached the topic, so a retry of a later step does not send them again."""
     windows: ClosedWindows | None = None
     """Access windows this batch closed (anomaly scoring), persisted after the alerts."""
+    assets: list[AssetFact] = field(default_factory=list)
+    edges: list[EdgeFact] = field(default_factory=list)
+    """What the batch's events say about AI assets and their edges (``streams.graph``), landed last."""
 
 
 class DetectionStage:
@@ -116,7 +122,7 @@ class DetectionStage:
         self.metrics = metrics or DetectionMetrics()
         self.state: MutableMapping[str, dict] = {}
         self.clock = EventClock()  # rule state expires by event time, so a replay gives live verdicts
-        self._candidates = detectors.engine.candidates()
+        self._candidates = detectors.candidates()
         self._last_sweep_ms: int | None = None
 
     def load(self) -> None:
@@ -170,6 +176,8 @@ class DetectionStage:
         for error in result.rule_errors:
             log.error("rule %s failed on event %s: %s", error.rule_id, error.event_id, error.error)
         self._sweep(view)
+        graph = extract_facts(events)
+        facts = compact(graph.facts)
         changes = view.pending()
         view.flush()
         # Last, after what may fail: the anomaly stage applies in memory what it closes (``windowed``: the
@@ -181,9 +189,11 @@ class DetectionStage:
         return PreparedDetection(
             messages=messages, events=len(events) if seen is None else seen,
             plan=AlertPlan.of(findings, self.window_ms), windows=windows,
-            state_changes=changes, findings=len(findings), rule_errors=len(result.rule_errors),
+            assets=[fact for fact in facts if isinstance(fact, AssetFact)],
+            edges=[fact for fact in facts if isinstance(fact, EdgeFact)],
+            state_changes=changes, findings=len(findings), rule_errors=len(result.rule_errors) + len(graph.errors),
             bad_messages=bad_messages,
-            errors=[f"{e.rule_id} on {e.event_id}: {e.error}" for e in result.rule_errors[:_ERRORS_KEPT]],
+            errors=([f"{e.rule_id} on {e.event_id}: {e.error}" for e in result.rule_errors] + graph.errors)[:_ERRORS_KEPT],
         )
 
     def commit(self, prepared: PreparedDetection) -> None:
@@ -201,6 +211,8 @@ class DetectionStage:
         self.store.save_rule_state(prepared.state_changes)
         if prepared.windows is not None and self.anomaly is not None:
             self.anomaly.commit(prepared.windows)
+        if prepared.assets or prepared.edges:  # idempotent: a fact landed twice replaces itself
+            self.store.land_graph_facts(prepared.assets, prepared.edges)
         self.metrics.add(messages=prepared.messages, events=prepared.events, findings=prepared.findings,
                          rule_errors=prepared.rule_errors, bad_messages=prepared.bad_messages)
 
@@ -220,6 +232,9 @@ class MemoryDetectionStore:
         self.ledger = MemoryLedger()
         self.alert_rows: dict[str, dict] = {}
         self.state: dict[str, dict] = {}
+        self.assets: dict[tuple[str, str, str], AssetFact] = {}
+        self.edges: dict[tuple[str, str, str], EdgeFact] = {}
+        """The graph's facts by the tables' keys (a fact landed twice replaces itself, as there)."""
         self._batch_tallies: dict[str, AlertTally] = {}
 
     def land_alert_events(self, events: list[AlertEvent]) -> None:
@@ -241,3 +256,7 @@ class MemoryDetectionStore:
                 self.state.pop(key, None)
             else:
                 self.state[key] = value
+
+    def land_graph_facts(self, assets: list[AssetFact], edges: list[EdgeFact]) -> None:
+        self.assets.update(((fact.asset_id, fact.op, fact.event_id), fact) for fact in assets)
+        self.edges.update(((fact.edge_id, fact.op, fact.event_id), fact) for fact in edges)

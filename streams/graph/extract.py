@@ -22,8 +22,15 @@ from streams.graph import extractors as extractors_package
 from streams.graph.base import Example, ExtractorMeta, Fact, fact_key
 from streams.graph.facts import AssetFact, EdgeFact
 
-__all__ = ["Extractor", "ExtractResult", "candidates", "compact", "discover_extractors", "example_problems",
-           "extract_facts"]
+__all__ = [
+    "ExtractResult",
+    "Extractor",
+    "candidates",
+    "compact",
+    "discover_extractors",
+    "example_problems",
+    "extract_facts",
+]
 
 log = logging.getLogger(__name__)
 

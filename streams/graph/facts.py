@@ -135,7 +135,7 @@ class Edge:
                 "evidence_event_id": self.evidence, "account": self.account, "detail": self.detail}
 
 
-@dataclass(slots=True)
+@dataclass
 class Graph:
     """Assets and edges as of ``at``: every node that exists then, every edge valid then."""
 

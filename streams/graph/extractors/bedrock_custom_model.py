@@ -4,7 +4,16 @@ models deleted (whichever way they were made)."""
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, bucket_node, expect, model_node, role_arn_of, role_edge
+from streams.graph.base import (
+    Call,
+    ExtractorMeta,
+    Fact,
+    bucket_node,
+    expect,
+    model_node,
+    role_arn_of,
+    role_edge,
+)
 
 META = ExtractorMeta(
     id="bedrock_custom_model", title="Bedrock custom models created from S3 artifacts and deleted",

@@ -5,7 +5,16 @@ the job's ``customModelName``."""
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, bucket_node, expect, model_node, role_arn_of, role_edge
+from streams.graph.base import (
+    Call,
+    ExtractorMeta,
+    Fact,
+    bucket_node,
+    expect,
+    model_node,
+    role_arn_of,
+    role_edge,
+)
 
 META = ExtractorMeta(
     id="bedrock_customization_job", title="Bedrock model customization jobs and the models they make",

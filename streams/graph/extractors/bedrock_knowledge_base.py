@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, bucket_node, expect, model_node, role_arn_of, role_edge
+from streams.graph.base import (
+    Call,
+    ExtractorMeta,
+    Fact,
+    bucket_node,
+    expect,
+    model_node,
+    role_arn_of,
+    role_edge,
+)
 
 META = ExtractorMeta(
     id="bedrock_knowledge_base", title="Bedrock knowledge bases and data sources",
