@@ -14,7 +14,8 @@ from streams.cli import main
 from streams.cli.base import ExitCode
 from tests.conftest import fresh_database_settings
 
-NOUNS = {"up", "ingest", "query", "db", "demo", "status", "detect", "rules", "catalog", "model", "backfill"}
+NOUNS = {"up", "ingest", "query", "db", "demo", "status", "detect", "rules", "catalog", "model", "backfill",
+         "inventory", "paths"}
 # Every command that prints data, and the formats it offers.
 DATA_COMMANDS = {
     ("ingest",): {"json", "table"}, ("query",): {"table", "json", "jsonl", "csv"},
@@ -23,7 +24,7 @@ DATA_COMMANDS = {
     ("catalog", "match"): {"jsonl", "json", "table", "csv"}, ("catalog", "list"): {"table", "json", "jsonl", "csv"},
     ("model", "train"): {"json", "table"}, ("model", "evaluate"): {"json", "table"},
     ("model", "list"): {"table", "json", "jsonl", "csv"}, ("model", "show"): {"json", "table"},
-    ("backfill",): {"json", "table"},
+    ("backfill",): {"json", "table"}, ("inventory",): {"table", "json", "cyclonedx"}, ("paths",): {"table", "json"},
 }
 
 
