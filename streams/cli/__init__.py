@@ -15,6 +15,7 @@ from streams.cli import (
     db,
     demo,
     detect,
+    graph,
     ingest,
     model,
     query,
@@ -43,5 +44,6 @@ def main() -> None:
 
 # The modules stay reachable by their names (streams.cli.rules is the module, not its command group).
 for _command in (up.up, ingest.ingest, query.query, db.db, demo.demo, status.status, detect.detect, rules.rules,
-                 catalog.catalog, model.model, backfill.backfill, scheduler.scheduler):
+                 catalog.catalog, model.model, backfill.backfill, scheduler.scheduler, graph.inventory,
+                 graph.paths):
     main.add_command(_command)

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
+
 from schemas.finding import Finding
 from streams.detect.alerts import AlertBatch, AlertLedger, AlertPlan
 from streams.detect.base import RuleContext
@@ -45,6 +47,13 @@ class Detectors:
                 sigma_paths: Iterable[str | Path] = ()) -> Detectors:
         """The bundled catalog, ``policy`` (discovery mode without one), the built-in and Sigma rules."""
         return cls(default_catalog(), policy or Policy.discovery, RuleEngine(load_rules(sigma_paths)))
+
+    def candidates(self) -> pl.Expr:
+        """Which rows of an events frame a detection or the asset graph reads (they become dicts and carry
+        their raw record on the events topic); the others count for the clock alone."""
+        from streams.graph.extract import candidates as graph_candidates
+
+        return self.engine.candidates() | graph_candidates()
 
     # -- enrichment ------------------------------------------------------------------------------------
     def enrich(self, events: list[dict]) -> int:

@@ -39,6 +39,8 @@ from streams.detect.pipeline import Detectors
 from streams.detect.siem import AlertFormat, HecOptions, render_alert
 from streams.detect.writeback import WriteBack
 from streams.enrich.identity import Binding
+from streams.graph.extract import compact, extract_facts
+from streams.graph.facts import AssetFact, EdgeFact
 from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ class DetectionStore(Protocol):
     def land_alerts(self, rows: list[dict]) -> int: ...
     def load_rule_state(self) -> dict[str, dict]: ...
     def save_rule_state(self, changes: dict[str, dict | None]) -> None: ...
+    def land_graph_facts(self, assets: list[AssetFact], edges: list[EdgeFact]) -> None: ...
 
 
 class DetectionMetrics:
@@ -118,6 +121,9 @@ class PreparedDetection:
     """Access windows this batch closed (anomaly scoring), persisted after the alerts."""
     bindings: list = field(default_factory=list)
     """Identity bindings this batch learned (``streams.enrich.identity.Binding``), persisted first."""
+    assets: list[AssetFact] = field(default_factory=list)
+    edges: list[EdgeFact] = field(default_factory=list)
+    """What the batch's events say about AI assets and their edges (``streams.graph``), landed last."""
 
 
 class DetectionStage:
@@ -143,7 +149,7 @@ class DetectionStage:
         self.metrics = metrics or DetectionMetrics()
         self.state: MutableMapping[str, dict] = {}
         self.clock = EventClock()  # rule state expires by event time, so a replay gives live verdicts
-        self._candidates = detectors.engine.candidates()
+        self._candidates = detectors.candidates()
         self._last_sweep_ms: int | None = None
 
     @classmethod
@@ -234,6 +240,8 @@ class DetectionStage:
         for error in result.rule_errors:
             log.error("rule %s failed on event %s: %s", error.rule_id, error.event_id, error.error)
         self._sweep(view)
+        graph = extract_facts(events)
+        facts = compact(graph.facts)
         changes = view.pending()
         view.flush()
         # Last, after what may fail: the anomaly stage applies in memory what it closes (``windowed``: the
@@ -245,9 +253,11 @@ class DetectionStage:
         return PreparedDetection(
             messages=messages, events=len(events) if seen is None else seen,
             plan=AlertPlan.of(findings, self.window_ms), windows=windows,
-            state_changes=changes, findings=len(findings), rule_errors=len(result.rule_errors),
+            assets=[fact for fact in facts if isinstance(fact, AssetFact)],
+            edges=[fact for fact in facts if isinstance(fact, EdgeFact)],
+            state_changes=changes, findings=len(findings), rule_errors=len(result.rule_errors) + len(graph.errors),
             bad_messages=bad_messages,
-            errors=[f"{e.rule_id} on {e.event_id}: {e.error}" for e in result.rule_errors[:_ERRORS_KEPT]],
+            errors=([f"{e.rule_id} on {e.event_id}: {e.error}" for e in result.rule_errors] + graph.errors)[:_ERRORS_KEPT],
             bindings=bindings,
         )
 
@@ -283,6 +293,8 @@ class DetectionStage:
         self.store.save_rule_state(prepared.state_changes)
         if prepared.windows is not None and self.anomaly is not None:
             self.anomaly.commit(prepared.windows)
+        if prepared.assets or prepared.edges:  # idempotent: a fact landed twice replaces itself
+            self.store.land_graph_facts(prepared.assets, prepared.edges)
         self.metrics.add(messages=prepared.messages, events=prepared.events, findings=prepared.findings,
                          rule_errors=prepared.rule_errors, bad_messages=prepared.bad_messages)
 
@@ -303,6 +315,9 @@ class MemoryDetectionStore:
         self.alert_rows: dict[str, dict] = {}
         self.state: dict[str, dict] = {}
         self.bindings: dict[str, Binding] = {}
+        self.assets: dict[tuple[str, str, str], AssetFact] = {}
+        self.edges: dict[tuple[str, str, str], EdgeFact] = {}
+        """The graph's facts by the tables' keys (a fact landed twice replaces itself, as there)."""
         self._batch_tallies: dict[str, AlertTally] = {}
 
     def land_alert_events(self, events: list[AlertEvent]) -> None:
@@ -337,3 +352,7 @@ class MemoryDetectionStore:
                 self.state.pop(key, None)
             else:
                 self.state[key] = value
+
+    def land_graph_facts(self, assets: list[AssetFact], edges: list[EdgeFact]) -> None:
+        self.assets.update(((fact.asset_id, fact.op, fact.event_id), fact) for fact in assets)
+        self.edges.update(((fact.edge_id, fact.op, fact.event_id), fact) for fact in edges)

@@ -105,7 +105,7 @@ def stage_costs(events: dict[str, list[bytes]], data_dir: Path, *, batch_size: i
     from streams.settings import Settings
 
     detectors = Detectors.default()
-    candidates = detectors.engine.candidates()
+    candidates = detectors.candidates()
     settings = Settings(data_dir=data_dir)
     store = Store(settings)
     store.migrate()

@@ -107,7 +107,7 @@ class IngestService(Service):
             metrics=self.metrics,
             normalizer=self.normalize_pool,
             redactor=redactor,
-            raw_wanted=self.detectors.engine.candidates(),
+            raw_wanted=self.detectors.candidates(),
         )
         tune_for_streaming()  # everything start-up makes exists now
         self.loop_runner.start()

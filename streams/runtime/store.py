@@ -32,6 +32,7 @@ from streams.settings import Settings
 
 if TYPE_CHECKING:
     from models.registry import ModelVersion
+    from streams.graph.facts import AssetFact, EdgeFact
 
 log = logging.getLogger(__name__)
 
@@ -407,6 +408,17 @@ class Store:
             ).result_rows
             known.update(row[0] for row in rows)
         return known
+
+    def land_graph_facts(self, assets: list[AssetFact], edges: list[EdgeFact]) -> None:
+        """The AI asset graph's facts (``ai_assets``, ``ai_edges``); rows keyed by fact and event replace
+        their own copies, so a redelivered batch lands nothing new."""
+        from streams.graph.rows import ASSET_COLUMNS, EDGE_COLUMNS, asset_row, edge_row
+
+        with self._lock:
+            if assets:
+                self.client.insert("ai_assets", [asset_row(fact) for fact in assets], column_names=list(ASSET_COLUMNS))
+            if edges:
+                self.client.insert("ai_edges", [edge_row(fact) for fact in edges], column_names=list(EDGE_COLUMNS))
 
     # -- anomaly models ------------------------------------------------------------------------------
     def land_model_version(self, stored: ModelVersion) -> None:

@@ -14,7 +14,8 @@ from streams.cli import main
 from streams.cli.base import ExitCode
 from tests.conftest import fresh_database_settings
 
-NOUNS = {"up", "ingest", "query", "db", "demo", "status", "detect", "rules", "catalog", "model", "backfill", "scheduler"}
+NOUNS = {"up", "ingest", "query", "db", "demo", "status", "detect", "rules", "catalog", "model", "backfill",
+         "scheduler", "inventory", "paths"}
 # Every command that prints data, and the formats it offers.
 DATA_COMMANDS = {
     ("ingest",): {"json", "table"}, ("query",): {"table", "json", "jsonl", "csv"},
@@ -25,6 +26,7 @@ DATA_COMMANDS = {
     ("model", "list"): {"table", "json", "jsonl", "csv"}, ("model", "show"): {"json", "table"},
     ("backfill",): {"json", "table"}, ("scheduler", "jobs"): {"table", "json", "jsonl", "csv"},
     ("scheduler", "run"): {"json", "table"},
+    ("inventory",): {"table", "json", "cyclonedx"}, ("paths",): {"table", "json"},
 }
 
 

@@ -36,6 +36,7 @@ class MemoryStore:
         self.pairs: dict[str, dict[str, int]] = {}
         self.alert_rows: dict[str, dict] = {}
         self.state: dict[str, str] = {}
+        self.graph_facts: set[tuple[str, str, str]] = set()
         self.fail_at: str | None = None
 
     def _step(self, name: str) -> None:
@@ -71,6 +72,11 @@ class MemoryStore:
                 self.state.pop(key, None)
             else:
                 self.state[key] = orjson.dumps(value).decode()
+
+    def land_graph_facts(self, assets: list, edges: list) -> None:
+        self._step("land_graph_facts")
+        self.graph_facts.update((fact.asset_id if hasattr(fact, "asset_id") else fact.edge_id, fact.op, fact.event_id)
+                                for fact in [*assets, *edges])
 
 
 class Siem:
