@@ -7,6 +7,8 @@ groups the findings into alerts; the state changes are collected, not saved. ``c
 1. records the (alert, event) pairs in the ledger and reads back each alert's tally,
 2. lands the alert rows, 3. sends the alerts to the alerts topic (OCSF, or ECS / HEC as set) and
    waits for delivery,
+   then sends the remediation of the alerts that carry actions to the remediation topic (one message
+   per alert emission, keyed ``<alert id>:<count>``) and waits for delivery,
 4. saves the state changes — and only after it returned are the messages acknowledged.
 
 Why this order makes alerts at-least-once with exact counts: every step is idempotent (pairs count
@@ -34,6 +36,7 @@ from streams.detect.alerts import AlertEvent, AlertPlan, AlertTally, MemoryLedge
 from streams.detect.anomaly import AnomalyStage, ClosedWindows
 from streams.detect.eventtime import EventClock
 from streams.detect.pipeline import Detectors
+from streams.detect.remediation import remediation_message
 from streams.detect.siem import AlertFormat, HecOptions, render_alert
 from streams.detect.writeback import WriteBack
 from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
@@ -68,6 +71,7 @@ class DetectionMetrics:
         self.events = 0
         self.findings = 0
         self.alerts_sent = 0
+        self.remediation_sent = 0
         self.rule_errors = 0
         self.bad_messages = 0
         self.retries = 0
@@ -107,6 +111,8 @@ class PreparedDetection:
     """The first rule errors, described."""
     sent: bool = field(default=False)
     """Set once the alerts reached the topic, so a retry of a later step does not send them again."""
+    remediation: list[tuple[bytes, bytes]] = field(default_factory=list)
+    """Remediation-topic messages of the sent alerts not delivered yet (sent after the alerts)."""
     windows: ClosedWindows | None = None
     """Access windows this batch closed (anomaly scoring), persisted after the alerts."""
 
@@ -115,7 +121,8 @@ class DetectionStage:
     def __init__(self, *, detectors: Detectors, store: DetectionStore,
                  send_alerts: Callable[[list[tuple[bytes, bytes]]], None], window_ms: int,
                  metrics: DetectionMetrics | None = None, anomaly: AnomalyStage | None = None,
-                 origin: str = "", alert_format: AlertFormat = "ocsf", hec: HecOptions | None = None) -> None:
+                 origin: str = "", alert_format: AlertFormat = "ocsf", hec: HecOptions | None = None,
+                 send_remediation: Callable[[list[tuple[bytes, bytes]]], None] | None = None) -> None:
         self.detectors = detectors
         self.alert_format: AlertFormat = alert_format
         """What the alerts topic carries (streams/detect/siem.py); the alert rows keep OCSF."""
@@ -127,6 +134,8 @@ class DetectionStage:
         self.store = store
         self.send_alerts = send_alerts
         """Delivers (key, value) messages to the alerts topic; returns once they were delivered."""
+        self.send_remediation = send_remediation
+        """The same for the remediation topic (None: remediation is not sent, as in a backfill)."""
         self.window_ms = window_ms
         self.metrics = metrics or DetectionMetrics()
         self.state: MutableMapping[str, dict] = {}
@@ -212,9 +221,16 @@ class DetectionStage:
             self.send_alerts([(alert["finding_info"]["uid"].encode(),
                                orjson.dumps(render_alert(alert, self.alert_format, self.hec), default=str))
                               for alert in alerts.ocsf])
+            if self.send_remediation is not None:
+                prepared.remediation = [message for alert in alerts.ocsf
+                                        if (message := remediation_message(alert)) is not None]
             prepared.sent = True
             self.metrics.add(alerts_sent=len(alerts.ocsf))
             self.metrics.count_alerts(alerts.rows)
+        if prepared.remediation and self.send_remediation is not None:
+            self.send_remediation(prepared.remediation)
+            self.metrics.add(remediation_sent=len(prepared.remediation))
+            prepared.remediation = []
         self.store.save_rule_state(prepared.state_changes)
         if prepared.windows is not None and self.anomaly is not None:
             self.anomaly.commit(prepared.windows)

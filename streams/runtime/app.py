@@ -207,12 +207,14 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
                                   sigma_paths=settings.detection.sigma_rules)
     detection_metrics = DetectionMetrics()
     alert_producer = Producer(producer_config(settings, bootstrap))
-    alerts_topic = Topics.from_settings(settings).alerts
+    topics = Topics.from_settings(settings)
     anomaly = AnomalyStage(store=store, settings=settings.anomaly) if settings.anomaly.enabled else None
     stage = DetectionStage(
         detectors=detectors, store=store, window_ms=settings.detection.alert_window_s * 1000,
-        send_alerts=lambda messages: produce_all(alert_producer, alerts_topic,
+        send_alerts=lambda messages: produce_all(alert_producer, topics.alerts,
                                                  [(None, key, value) for key, value in messages]),
+        send_remediation=lambda messages: produce_all(alert_producer, topics.remediation,
+                                                      [(None, key, value) for key, value in messages]),
         metrics=detection_metrics, anomaly=anomaly, alert_format=settings.detection.alert_format,
         hec=HecOptions(sourcetype=settings.detection.hec_sourcetype, index=settings.detection.hec_index,
                        host=settings.detection.hec_host),
