@@ -116,6 +116,10 @@ _USUAL = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionR
 EXAMPLES = [
     positive("administrator role passed", _job("arn:aws:iam::111122223333:role/OrgAdmin")),
     positive("role from another account", _job(f"arn:aws:iam::{OTHER_ACCOUNT}:role/sagemaker-exec")),
+    positive("processing job with an administrator role", cloudtrail(
+        "CreateProcessingJob", "sagemaker.amazonaws.com",
+        params={"processingJobName": "prep-1", "roleArn": "arn:aws:iam::111122223333:role/PowerUserAccess",
+                "appSpecification": {"imageUri": "123.dkr.ecr.us-east-1.amazonaws.com/p:1"}})),
     positive("new role after a history of jobs",
              *[_job(_USUAL, at=3600 * i, name=f"t{i}") for i in range(3)],
              _job("arn:aws:iam::111122223333:role/data-lake-reader", at=4 * 3600)),
