@@ -6,8 +6,9 @@ from schemas.dead_letter import DeadLetterRow
 from schemas.event import EVENT_FIELDS, SCHEMA_VERSION, NormalizedEvent, validate_event, with_defaults
 from schemas.families import SOURCE_FAMILIES, SourceFamily
 from schemas.finding import Finding, Severity
+from schemas.remediation import RemediationAction
 
 __all__ = [
     "EVENT_FIELDS", "SCHEMA_VERSION", "SOURCE_FAMILIES", "AlertEvent", "AlertRow", "DeadLetterRow", "Finding",
-    "NormalizedEvent", "Severity", "SourceFamily", "validate_event", "with_defaults",
+    "NormalizedEvent", "RemediationAction", "Severity", "SourceFamily", "validate_event", "with_defaults",
 ]

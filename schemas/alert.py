@@ -27,6 +27,8 @@ class AlertRow(TypedDict):
     """Distinct events behind the alert (``alert_events``)."""
     description: str
     remediation: str
+    remediation_actions: str
+    """The machine-readable remediation actions, as a JSON array (``[]``: none)."""
     techniques: list[str]
     context: str
     """Why it fired, as JSON."""

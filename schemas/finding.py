@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from schemas.remediation import RemediationAction
+
 Severity = Literal["informational", "low", "medium", "high", "critical"]
 
 
@@ -32,6 +34,8 @@ class Finding:
     """MITRE ATT&CK / ATLAS technique ids."""
     dedup_key: str = ""
     """Findings with equal keys inside one window become one alert. Empty: detection|principal|provider."""
+    actions: tuple[RemediationAction, ...] = ()
+    """Machine-readable remediation, filled from this finding (``remediation`` stays the runbook text)."""
 
     def key(self) -> str:
         return self.dedup_key or f"{self.detection}|{self.principal}|{self.provider}"

@@ -36,6 +36,7 @@ __all__ = [
     "alert_id_of",
     "alert_row",
     "attacks_of",
+    "remediation_actions",
     "technique_table",
     "to_ocsf",
     "window_start",
@@ -174,6 +175,8 @@ def to_ocsf(finding: Finding, count: int, first_seen_ms: int, last_seen_ms: int,
             "context": _jsonable(finding.context),
         },
     }
+    if finding.actions:  # beside the runbook text (remediation.desc); OCSF's remediation has no place for them
+        alert["unmapped"]["remediation_actions"] = remediation_actions(finding)
     confidence_id, confidence = _CONFIDENCE["model" if "model_version" in finding.context else "rule"]
     alert["confidence_id"], alert["confidence"] = confidence_id, confidence
     # An alert pages someone; one raised over history (backfill) is landed and counted but does not.
@@ -243,6 +246,11 @@ def with_identity(alert: dict[str, Any], identity: dict[str, Any]) -> dict[str, 
                             "value": resolved})
     alert["observables"] = observables
     return alert
+
+
+def remediation_actions(finding: Finding) -> list[dict[str, Any]]:
+    """The finding's remediation actions as JSON-able dicts (the alert's, the row's, the topic's)."""
+    return [action.model_dump(mode="json") for action in finding.actions]
 
 
 def _jsonable(value: Any) -> Any:
@@ -437,6 +445,7 @@ def alert_row(finding: Finding, alert_id: str, count: int, first_seen_ms: int, l
         "severity": finding.severity, "principal": finding.principal, "provider": finding.provider,
         "first_seen": first_seen_ms, "last_seen": last_seen_ms, "count": count,
         "description": finding.description, "remediation": finding.remediation,
+        "remediation_actions": orjson.dumps(remediation_actions(finding)).decode(),
         "techniques": list(finding.techniques),
         "context": orjson.dumps(finding.context, default=str).decode(),
         "event_id": str(finding.event.get("event_id", "")),

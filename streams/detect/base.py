@@ -21,13 +21,14 @@ import functools
 import inspect
 import re
 from collections.abc import Callable, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from schemas.finding import Finding, Severity
+from streams.detect.remediation import ActionTemplate, actions_for
 
 if TYPE_CHECKING:
     from streams.enrich.catalog import Catalog
@@ -100,6 +101,9 @@ class RuleMeta(BaseModel):
     runbook: Annotated[str, StringConstraints(min_length=10)]
     """What the analyst checks first when it fires."""
     remediation: Annotated[str, StringConstraints(min_length=10)]
+    actions: tuple[ActionTemplate, ...] = ()
+    """Machine-readable remediation (streams/detect/remediation.py), each filled from the finding; a
+    template the finding cannot fill is left out."""
     provider: str = ""
     """AI provider the rule is about (``aws-bedrock``, ``aws-sagemaker``), '' when none in particular."""
     source: str = ""
@@ -219,7 +223,7 @@ class Rule:
         if meta.owasp_llm or meta.nist_ai_rmf:
             context.setdefault("frameworks", {"owasp_llm": list(meta.owasp_llm),
                                               "nist_ai_rmf": list(meta.nist_ai_rmf)})
-        return Finding(
+        finding = Finding(
             detection=meta.id,
             title=hit.title or (str(self.title_fn(event, ctx)) if self.title_fn else meta.title),
             severity=meta.severity,
@@ -232,6 +236,7 @@ class Rule:
             techniques=meta.techniques,
             dedup_key=hit.dedup_key or (str(self.dedup_key_fn(event, ctx)) if self.dedup_key_fn else ""),
         )
+        return replace(finding, actions=actions_for(meta.actions, finding)) if meta.actions else finding
 
     def example_context(self) -> RuleContext:
         """A fresh context for one example: empty memory, the bundled catalog, the example policy."""
@@ -243,17 +248,27 @@ class Rule:
 
     def verdicts(self, example: Example) -> bool:
         """Run one example through a fresh context; the verdict on its last event."""
+        ctx, last = self._replayed(example)
+        return self.matches(last, ctx)
+
+    def example_findings(self, example: Example) -> list[Finding]:
+        """Run one example through a fresh context; the findings on its last event."""
+        ctx, last = self._replayed(example)
+        return self.findings(last, ctx)
+
+    def _replayed(self, example: Example) -> tuple[RuleContext, dict]:
+        """A fresh context that has seen every event of ``example`` but the last, and that last event."""
         from dataclasses import replace
 
         from streams.enrich.identity import BindingTable, bindings_of
 
         bindings = BindingTable()  # as in the stream: what an event binds is known before rules read it
         ctx = replace(self.example_context(), identity=bindings.resolve)
-        verdict = False
-        for event in example.events:
+        for event in example.events[:-1]:
             bindings.add(bindings_of(event))
-            verdict = self.matches(event, ctx)
-        return verdict
+            self.matches(event, ctx)
+        bindings.add(bindings_of(example.events[-1]))
+        return ctx, example.events[-1]
 
 
 @functools.cache

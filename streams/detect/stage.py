@@ -7,6 +7,8 @@ groups the findings into alerts; the state changes are collected, not saved. ``c
 1. records the (alert, event) pairs in the ledger and reads back each alert's tally,
 2. lands the alert rows, 3. sends the alerts to the alerts topic (OCSF, or ECS / HEC as set) and
    waits for delivery,
+   then sends the remediation of the alerts that carry actions to the remediation topic (one message
+   per alert emission, keyed ``<alert id>:<count>``) and waits for delivery,
 4. saves the state changes — and only after it returned are the messages acknowledged.
 
 Why this order makes alerts at-least-once with exact counts: every step is idempotent (pairs count
@@ -36,6 +38,7 @@ from streams.detect.anomaly import AnomalyStage, ClosedWindows
 from streams.detect.eventtime import EventClock
 from streams.detect.identity import IdentityStage, binding_rows
 from streams.detect.pipeline import Detectors
+from streams.detect.remediation import remediation_message
 from streams.detect.siem import AlertFormat, HecOptions, render_alert
 from streams.detect.writeback import WriteBack
 from streams.enrich.identity import Binding
@@ -77,6 +80,7 @@ class DetectionMetrics:
         self.events = 0
         self.findings = 0
         self.alerts_sent = 0
+        self.remediation_sent = 0
         self.rule_errors = 0
         self.bad_messages = 0
         self.retries = 0
@@ -117,6 +121,8 @@ class PreparedDetection:
     """The first rule errors, described."""
     sent: bool = field(default=False)
     """Set once the alerts reached the topic, so a retry of a later step does not send them again."""
+    remediation: list[tuple[bytes, bytes]] = field(default_factory=list)
+    """Remediation-topic messages of the sent alerts not delivered yet (sent after the alerts)."""
     windows: ClosedWindows | None = None
     """Access windows this batch closed (anomaly scoring), persisted after the alerts."""
     bindings: list = field(default_factory=list)
@@ -131,7 +137,8 @@ class DetectionStage:
                  send_alerts: Callable[[list[tuple[bytes, bytes]]], None], window_ms: int,
                  metrics: DetectionMetrics | None = None, anomaly: AnomalyStage | None = None,
                  origin: str = "", alert_format: AlertFormat = "ocsf", hec: HecOptions | None = None,
-                 identity: IdentityStage | None = None) -> None:
+                 identity: IdentityStage | None = None,
+                 send_remediation: Callable[[list[tuple[bytes, bytes]]], None] | None = None) -> None:
         self.detectors = detectors
         self.identity = identity
         """Bindings of addresses to identities: findings about an address name who held it."""
@@ -145,6 +152,8 @@ class DetectionStage:
         self.store = store
         self.send_alerts = send_alerts
         """Delivers (key, value) messages to the alerts topic; returns once they were delivered."""
+        self.send_remediation = send_remediation
+        """The same for the remediation topic (None: remediation is not sent, as in a backfill)."""
         self.window_ms = window_ms
         self.metrics = metrics or DetectionMetrics()
         self.state: MutableMapping[str, dict] = {}
@@ -155,7 +164,8 @@ class DetectionStage:
     @classmethod
     def configured(cls, settings: Settings, *, detectors: Detectors, store: DetectionStore,
                    send_alerts: Callable[[list[tuple[bytes, bytes]]], None], metrics: DetectionMetrics | None = None,
-                   origin: str = "") -> DetectionStage:
+                   origin: str = "",
+                   send_remediation: Callable[[list[tuple[bytes, bytes]]], None] | None = None) -> DetectionStage:
         """The stage as the settings make it (anomaly scoring when enabled, identity resolution, the alert
         format): the worker's and the backfill's are the same stage."""
         detection = settings.detection
@@ -164,7 +174,7 @@ class DetectionStage:
             metrics=metrics, origin=origin, alert_format=detection.alert_format,
             anomaly=AnomalyStage(store=store, settings=settings.anomaly) if settings.anomaly.enabled else None,
             hec=HecOptions(sourcetype=detection.hec_sourcetype, index=detection.hec_index, host=detection.hec_host),
-            identity=IdentityStage(store=store),
+            identity=IdentityStage(store=store), send_remediation=send_remediation,
         )
 
     def prepare_frame(self, frame: pl.DataFrame) -> PreparedDetection:
@@ -277,6 +287,9 @@ class DetectionStage:
             self.send_alerts([(alert["finding_info"]["uid"].encode(),
                                orjson.dumps(render_alert(alert, self.alert_format, self.hec), default=str))
                               for alert in alerts.ocsf])
+            if self.send_remediation is not None:
+                prepared.remediation = [message for alert in alerts.ocsf
+                                        if (message := remediation_message(alert)) is not None]
             prepared.sent = True
             self.metrics.add(alerts_sent=len(alerts.ocsf))
             self.metrics.count_alerts(alerts.rows)
@@ -290,6 +303,10 @@ class DetectionStage:
                                    orjson.dumps(render_alert(alert, self.alert_format, self.hec), default=str))
                                   for alert in corrected])
                 self.metrics.add(alerts_sent=len(corrected), identity_corrections=len(corrected))
+        if prepared.remediation and self.send_remediation is not None:
+            self.send_remediation(prepared.remediation)
+            self.metrics.add(remediation_sent=len(prepared.remediation))
+            prepared.remediation = []
         self.store.save_rule_state(prepared.state_changes)
         if prepared.windows is not None and self.anomaly is not None:
             self.anomaly.commit(prepared.windows)

@@ -226,11 +226,13 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
                                   sigma_paths=settings.detection.sigma_rules)
     detection_metrics = DetectionMetrics()
     alert_producer = Producer(producer_config(settings, bootstrap))
-    alerts_topic = Topics.from_settings(settings).alerts
+    topics = Topics.from_settings(settings)
     stage = DetectionStage.configured(
         settings, detectors=detectors, store=store, metrics=detection_metrics,
-        send_alerts=lambda messages: produce_all(alert_producer, alerts_topic,
+        send_alerts=lambda messages: produce_all(alert_producer, topics.alerts,
                                                  [(None, key, value) for key, value in messages]),
+        send_remediation=lambda messages: produce_all(alert_producer, topics.remediation,
+                                                      [(None, key, value) for key, value in messages]),
     )
     anomaly = stage.anomaly
     register_detection_agent(app, settings, stage=stage)

@@ -22,6 +22,8 @@ class Topics:
     events: str
     alerts: str
     dead_letters: str
+    remediation: str
+    """Remediation actions of alerts, for a SOAR (aispm runs none of them)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Topics:
@@ -30,10 +32,11 @@ class Topics:
             events=settings.topic("events"),
             alerts=settings.topic("alerts"),
             dead_letters=settings.topic("dead-letters"),
+            remediation=settings.topic("remediation"),
         )
 
     def all(self) -> list[str]:
-        return [*self.raw.values(), self.events, self.alerts, self.dead_letters]
+        return [*self.raw.values(), self.events, self.alerts, self.dead_letters, self.remediation]
 
 
 def librdkafka_security(kafka: KafkaSettings) -> dict[str, Any]:

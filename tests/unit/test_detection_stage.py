@@ -22,7 +22,7 @@ from streams.detect.rules import (
 from streams.detect.stage import DetectionStage, PreparedDetection
 
 WINDOW_MS = 3_600_000
-STEPS = ("land_alert_events", "alert_tallies", "land_alerts", "send", "save_rule_state")
+STEPS = ("land_alert_events", "alert_tallies", "land_alerts", "send", "send_remediation", "save_rule_state")
 
 
 class Crash(Exception):
@@ -84,18 +84,40 @@ class Siem:
         self.store = store
         self.counts: dict[str, int] = {}
         self.creates: dict[str, int] = {}
+        self.soar = Soar(store)
+        self.emissions: list[str] = []
 
     def send(self, messages: list[tuple[bytes, bytes]]) -> None:
         self.store._step("send")
         for key, value in messages:
             alert = orjson.loads(value)
+            self.emissions.append(alert["metadata"]["uid"])
             self.counts[key.decode()] = max(self.counts.get(key.decode(), 0), alert["count"])
             if alert["activity_id"] == 1:
                 self.creates[key.decode()] = self.creates.get(key.decode(), 0) + 1
 
 
+class Soar:
+    """The remediation topic's consumer: the newest version of each alert's actions, by message key."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.versions: dict[str, int] = {}
+        self.keys: list[str] = []
+
+    def send(self, messages: list[tuple[bytes, bytes]]) -> None:
+        self.store._step("send_remediation")
+        for key, value in messages:
+            message = orjson.loads(value)
+            assert key.decode() == f"{message['alert_id']}:{message['alert_version']}" and message["actions"]
+            self.keys.append(key.decode())
+            self.versions[message["alert_id"]] = max(self.versions.get(message["alert_id"], 0),
+                                                     message["alert_version"])
+
+
 def stage_for(store: MemoryStore, siem: Siem) -> DetectionStage:
-    stage = DetectionStage(detectors=Detectors.default(), store=store, send_alerts=siem.send, window_ms=WINDOW_MS)
+    stage = DetectionStage(detectors=Detectors.default(), store=store, send_alerts=siem.send, window_ms=WINDOW_MS,
+                           send_remediation=siem.soar.send)
     stage.load()
     return stage
 
@@ -140,6 +162,12 @@ def counts(store: MemoryStore) -> dict[str, int]:
     return {alert_id: row["count"] for alert_id, row in store.alert_rows.items()}
 
 
+def remediable(store: MemoryStore) -> dict[str, int]:
+    """Count of each alert that carries remediation actions."""
+    return {alert_id: row["count"] for alert_id, row in store.alert_rows.items()
+            if orjson.loads(row["remediation_actions"])}
+
+
 @pytest.fixture(scope="module")
 def clean() -> tuple[MemoryStore, Siem]:
     return run(traffic())
@@ -152,6 +180,9 @@ def test_the_traffic_raises_alerts_of_several_kinds(clean) -> None:
             "bedrock_recon_then_invoke"} <= detections
     assert any(count > 1 for count in counts(store).values())
     assert siem.counts == counts(store)
+    assert remediable(store) == counts(store), "every alert of these rules carries actions"
+    assert siem.soar.versions == counts(store)
+    assert siem.soar.keys == siem.emissions, "one remediation message per alert emission, keyed alike"
 
 
 BATCHES = len(traffic()) // 2
@@ -164,6 +195,7 @@ def test_a_crash_at_any_step_loses_and_doubles_nothing(clean, batch: int, step: 
     assert counts(store) == counts(expected_store)
     assert siem.counts == counts(store), "the SIEM saw every alert with its final count"
     assert set(siem.creates) == set(counts(store)), "every alert reached the SIEM as new at least once"
+    assert siem.soar.versions == remediable(store), "the SOAR saw every alert's actions at its final count"
 
 
 def test_a_redelivered_batch_changes_no_count(clean) -> None:
@@ -194,6 +226,7 @@ def test_a_failing_step_is_retried_with_the_same_batch(clean) -> None:
             stage.commit(prepared)  # what the agent's retry does
         assert counts(store) == counts(expected_store), step
         assert siem.counts == counts(store), step
+        assert siem.soar.versions == remediable(store), step
 
 
 def test_a_message_that_is_not_a_batch_costs_only_itself(clean) -> None:

@@ -11,6 +11,7 @@ nobody without the installation's key can test a guessed key against it.
 from __future__ import annotations
 
 from streams.detect.base import Hit, RuleContext, RuleMeta, negative, positive
+from streams.detect.remediation import manual
 from streams.detect.rules.shadow_ai_egress import gateway_event
 from streams.normalize.redact import AI_KEY_KINDS, redacted_secrets
 
@@ -33,6 +34,12 @@ META = RuleMeta(
                 "does not log, or better, through a sanctioned AI gateway that holds the key.",
     families=("gateway",),
     requires=("redaction_marker",),
+    actions=(
+        manual("ai-provider", "RevokeApiKey", "key_kind", "key_fingerprint", optional=("host",),
+               description="Revoke the exposed key at its provider and issue a new one to its owner; the "
+                           "fingerprint identifies it among the installation's redacted keys.",
+               risk="medium", reversible=False),
+    ),
 )
 
 # Redaction kind -> catalog provider slug, where the two differ.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -25,6 +26,11 @@ META = RuleMeta(
                 "the deployment role.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        manual("bedrock-agent", "UpdateAgentActionGroup", "agent_id", "action_group", "region",
+               description="Disable the action group (actionGroupState=DISABLED) or restore it from code, then "
+                           "PrepareAgent.", risk="medium"),
+    ),
 )
 
 _ACTIONS = frozenset({"CreateAgentActionGroup", "UpdateAgentActionGroup"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import assumed_role, cloudtrail, iam_user, root
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -25,6 +26,11 @@ META = RuleMeta(
                 "deny bedrock:CreateAgent to IAM users.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        manual("bedrock-agent", "DeleteAgent", "agent_name", "region", optional=("agent_role",),
+               description="Delete the hand-made agent once its owner confirmed it is redeployed from code.",
+               risk="high", reversible=False),
+    ),
 )
 
 

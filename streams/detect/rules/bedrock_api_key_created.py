@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -27,6 +28,11 @@ META = RuleMeta(
                 "limits and deny creation by SCP where not needed.",
     provider="aws-bedrock",
     services=("iam.amazonaws.com",),
+    actions=(
+        manual("iam", "UpdateServiceSpecificCredential", "user", optional=("account",),
+               description="Set the user's new Bedrock API key (service-specific credential for "
+                           "bedrock.amazonaws.com) Inactive unless it is approved.", risk="medium"),
+    ),
 )
 
 

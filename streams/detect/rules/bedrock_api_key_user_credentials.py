@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -31,6 +32,11 @@ META = RuleMeta(
                 "unneeded, and deny iam:CreateAccessKey/CreateLoginProfile on user/BedrockAPIKey-* by SCP.",
     provider="aws-bedrock",
     services=("iam.amazonaws.com",),
+    actions=(
+        manual("iam", "DeleteAccessKeyOrLoginProfile", "target_user", "call", optional=("account",),
+               description="Delete the access key or login profile just created for the Bedrock API key user.",
+               risk="medium", reversible=False),
+    ),
 )
 
 _ACTIONS = frozenset({"CreateAccessKey", "CreateLoginProfile", "UpdateLoginProfile"})

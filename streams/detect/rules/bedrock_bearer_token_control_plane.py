@@ -9,6 +9,7 @@ from __future__ import annotations
 from streams.detect.aws import BEDROCK_API_KEY_ACTIONS, is_bedrock
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail, iam_user
+from streams.detect.remediation import CONTAIN_PRINCIPAL, manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -32,6 +33,12 @@ META = RuleMeta(
                 "bearer-token use with the bedrock:BearerTokenType condition key.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        manual("iam", "ResetServiceSpecificCredential", "principal", optional=("account",),
+               description="Reset or delete the Bedrock API key behind the bearer token used on the control "
+                           "plane.", risk="medium", reversible=False),
+        *CONTAIN_PRINCIPAL,
+    ),
 )
 
 

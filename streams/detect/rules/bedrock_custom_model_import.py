@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import buckets_in, is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -25,6 +26,10 @@ META = RuleMeta(
                 "model-intake pipeline role and only from its vetted bucket.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        aws("bedrock", "DeleteImportedModel", "delete-imported-model", opt("--model-identifier", "model_name"),
+            description="Delete the imported model if it was not reviewed.", risk="high", reversible=False),
+    ),
 )
 
 _ACTIONS = frozenset({"CreateModelImportJob", "CreateCustomModel"})

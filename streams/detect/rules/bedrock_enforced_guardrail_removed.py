@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -25,6 +26,11 @@ META = RuleMeta(
                 "bedrock:DeleteEnforcedGuardrailConfiguration / PutEnforcedGuardrailConfiguration by SCP.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        manual("bedrock", "PutEnforcedGuardrailConfiguration", "region", optional=("config_id", "account"),
+               description="Re-apply the approved enforced guardrail configuration (from code) in the region.",
+               risk="low"),
+    ),
 )
 
 

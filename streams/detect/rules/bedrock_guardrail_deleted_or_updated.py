@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -25,6 +26,11 @@ META = RuleMeta(
                 "with the bedrock:GuardrailIdentifier IAM condition.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        manual("bedrock", "UpdateGuardrail", "guardrail", "region",
+               description="Restore the guardrail from its definition in code and publish a version "
+                           "(CreateGuardrailVersion).", risk="low"),
+    ),
 )
 
 _ACTIONS = frozenset({"DeleteGuardrail", "UpdateGuardrail"})
@@ -37,6 +43,10 @@ def rule(event: dict) -> bool:
 def title(event: dict) -> str:
     verb = "deleted" if event["action"] == "DeleteGuardrail" else "updated"
     return f"Bedrock guardrail {verb}: {ct(event).param('guardrailIdentifier') or 'unknown'}"
+
+
+def context(event: dict) -> dict:
+    return {"guardrail": ct(event).param("guardrailIdentifier") or ""}
 
 
 def dedup_key(event: dict) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from streams.detect.aws import is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -27,6 +28,12 @@ META = RuleMeta(
                 "bedrock:PutModelInvocationLoggingConfiguration limited to the platform pipeline role.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        manual("bedrock", "PutModelInvocationLoggingConfiguration", "region", "account",
+               optional=("s3_bucket", "log_group"),
+               description="Put the approved model-invocation logging configuration back in the region (the "
+                           "parameters name the destination the change set).", risk="low"),
+    ),
 )
 
 _DELIVERIES = ("textDataDeliveryEnabled", "imageDataDeliveryEnabled", "embeddingDataDeliveryEnabled",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from streams.detect.aws import is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import assumed_role, cloudtrail
+from streams.detect.remediation import manual
 
 META = RuleMeta(
     id="bedrock_invocation_logging_deleted",
@@ -31,6 +32,11 @@ META = RuleMeta(
                 "bedrock:DeleteModelInvocationLoggingConfiguration outside a break-glass role with an SCP.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        manual("bedrock", "PutModelInvocationLoggingConfiguration", "region", "account",
+               description="Re-create the approved model-invocation logging configuration in the region.",
+               risk="low"),
+    ),
 )
 
 

@@ -11,6 +11,7 @@ from streams.detect import state as rule_state
 from streams.detect.aws import INVOKE_ACTIONS, is_bedrock
 from streams.detect.base import RuleContext, RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import CONTAIN_PRINCIPAL
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -34,6 +35,9 @@ META = RuleMeta(
                 "block the source IP.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        *CONTAIN_PRINCIPAL,
+    ),
 )
 
 WINDOW_MS = 5 * rule_state.MINUTE_MS

@@ -9,6 +9,7 @@ from __future__ import annotations
 from streams.detect.aws import INVOKE_ACTIONS, is_bedrock
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import assumed_role, cloudtrail, iam_user
+from streams.detect.remediation import CONTAIN_PRINCIPAL
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -32,6 +33,9 @@ META = RuleMeta(
                 "delete the access key.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        *CONTAIN_PRINCIPAL,
+    ),
 )
 
 

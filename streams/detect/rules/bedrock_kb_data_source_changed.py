@@ -7,6 +7,7 @@ from typing import Any
 from streams.detect.aws import bucket_of, is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import OTHER_ACCOUNT, cloudtrail
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -28,6 +29,12 @@ META = RuleMeta(
                 "bedrock:*DataSource to the RAG pipeline role.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        manual("bedrock-agent", "UpdateDataSource", "knowledge_base_id", "region",
+               optional=("data_source_id", "bucket"),
+               description="Revert the data source to its approved definition, then re-sync the knowledge base "
+                           "(StartIngestionJob).", risk="medium"),
+    ),
 )
 
 _ACTIONS = frozenset({"CreateDataSource", "UpdateDataSource", "DeleteDataSource"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 from streams.detect.aws import is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import assumed_role, cloudtrail, iam_user
+from streams.detect.remediation import aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -29,6 +30,12 @@ META = RuleMeta(
                 "pipeline role.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        aws("bedrock-agent", "StartIngestionJob", "start-ingestion-job", opt("--knowledge-base-id", "knowledge_base_id"),
+            opt("--data-source-id", "data_source_id"),
+            description="Re-sync the knowledge base from its approved data source, replacing what was "
+                        "ingested directly.", risk="low", reversible=False),
+    ),
 )
 
 _DIRECT_WRITES = frozenset({"IngestKnowledgeBaseDocuments", "DeleteKnowledgeBaseDocuments"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -25,6 +26,12 @@ META = RuleMeta(
                 "buckets of approved ones.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        aws("bedrock-agent", "DisassociateAgentKnowledgeBase", "disassociate-agent-knowledge-base",
+            opt("--agent-id", "agent_id"), "--agent-version=DRAFT", opt("--knowledge-base-id", "knowledge_base_id"),
+            description="Disassociate the knowledge base from the agent's draft (then PrepareAgent) unless it "
+                        "is approved.", risk="medium", reversible=True),
+    ),
 )
 
 _ACTIONS = frozenset({"AssociateAgentKnowledgeBase", "UpdateAgentKnowledgeBase"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -25,6 +26,12 @@ META = RuleMeta(
                 "endpoint actions and aws-marketplace:Subscribe by SCP.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        manual("bedrock", "DeleteMarketplaceModelEndpoint", "endpoint", "region",
+               optional=("model_source", "instance_type"),
+               description="Delete the marketplace model endpoint unless it is approved (it bills per hour).",
+               risk="high", reversible=False),
+    ),
 )
 
 _ACTIONS = frozenset({"CreateMarketplaceModelEndpoint", "RegisterMarketplaceModelEndpoint"})

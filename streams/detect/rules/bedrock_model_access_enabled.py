@@ -8,6 +8,7 @@ from __future__ import annotations
 from streams.detect.aws import MODEL_ACCESS_ACTIONS, is_bedrock
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail, iam_user
+from streams.detect.remediation import CONTAIN_PRINCIPAL, aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -33,6 +34,13 @@ META = RuleMeta(
                 "if the call was not theirs.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        aws("bedrock", "DeleteFoundationModelAgreement", "delete-foundation-model-agreement",
+            opt("--model-id", "model"),
+            description="Remove the model agreement (model access) unless it is approved.", risk="medium",
+            reversible=True),
+        *CONTAIN_PRINCIPAL,
+    ),
 )
 
 

@@ -10,6 +10,7 @@ from streams.detect import state as rule_state
 from streams.detect.aws import RECON_ACTIONS, is_bedrock
 from streams.detect.base import RuleContext, RuleMeta, State, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import CONTAIN_PRINCIPAL
 
 META = RuleMeta(
     id="bedrock_model_recon_burst",
@@ -32,6 +33,9 @@ META = RuleMeta(
                 "and review what it invoked afterwards.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        *CONTAIN_PRINCIPAL,
+    ),
 )
 
 WINDOW_MS = 10 * rule_state.MINUTE_MS

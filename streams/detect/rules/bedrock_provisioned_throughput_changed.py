@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import is_bedrock, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -27,6 +28,12 @@ META = RuleMeta(
                 "purchases, and restrict bedrock:CreateProvisionedModelThroughput to a procurement role.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        aws("bedrock", "DeleteProvisionedModelThroughput", "delete-provisioned-model-throughput",
+            opt("--provisioned-model-id", "name"),
+            description="Delete unapproved provisioned throughput (a committed purchase keeps billing: contact "
+                        "AWS support for those).", risk="high", reversible=False),
+    ),
 )
 
 _ACTIONS = frozenset({"CreateProvisionedModelThroughput", "UpdateProvisionedModelThroughput",

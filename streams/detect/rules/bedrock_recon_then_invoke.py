@@ -9,6 +9,7 @@ from streams.detect import state as rule_state
 from streams.detect.aws import INVOKE_ACTIONS, MODEL_ACCESS_ACTIONS, RECON_ACTIONS, is_bedrock
 from streams.detect.base import RuleContext, RuleMeta, negative, positive
 from streams.detect.examples import assumed_role, cloudtrail
+from streams.detect.remediation import CONTAIN_PRINCIPAL
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -33,6 +34,9 @@ META = RuleMeta(
                 "that was enabled, and set a Bedrock budget alarm.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        *CONTAIN_PRINCIPAL,
+    ),
 )
 
 WINDOW_MS = 15 * rule_state.MINUTE_MS

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import is_bedrock, parse_policy, public_statements, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -25,6 +26,11 @@ META = RuleMeta(
                 "aws:PrincipalOrgID or explicit account conditions.",
     provider="aws-bedrock",
     services=("bedrock*.amazonaws.com",),
+    actions=(
+        manual("bedrock", "PutResourcePolicy", "resource", "region",
+               description="Put the reviewed resource policy back on the resource (or delete the new one).",
+               risk="medium"),
+    ),
 )
 
 _ACTIONS = frozenset({"PutResourcePolicy", "DeleteResourcePolicy"})

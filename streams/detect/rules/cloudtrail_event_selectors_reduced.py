@@ -11,6 +11,7 @@ from typing import Any
 from streams.detect.aws import succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -32,6 +33,12 @@ META = RuleMeta(
     remediation="Restore selectors that log all management events (read and write) with no excluded "
                 "sources, and deny cloudtrail:PutEventSelectors by SCP outside the logging pipeline.",
     services=("cloudtrail.amazonaws.com",),
+    actions=(
+        aws("cloudtrail", "PutEventSelectors", "put-event-selectors", opt("--trail-name", "trail"),
+            '--event-selectors=[{"ReadWriteType":"All","IncludeManagementEvents":true}]',
+            description="Log all management events again, read and write (this replaces the trail's selectors: "
+                        "add its approved data-event selectors back).", risk="low", reversible=True),
+    ),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail, iam_user
+from streams.detect.remediation import aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -26,6 +27,10 @@ META = RuleMeta(
     remediation="StartLogging on the trail, use an organization trail that member accounts cannot stop, and "
                 "deny cloudtrail:StopLogging by SCP.",
     services=("cloudtrail.amazonaws.com",),
+    actions=(
+        aws("cloudtrail", "StartLogging", "start-logging", opt("--name", "trail"),
+            description="Start logging on the trail again.", risk="low", reversible=True),
+    ),
 )
 
 _ACTIONS = frozenset({"StopLogging", "StopEventDataStoreIngestion"})

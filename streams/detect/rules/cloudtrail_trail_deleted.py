@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -26,6 +27,11 @@ META = RuleMeta(
     remediation="Recreate the trail from code, protect it with an organization trail and an SCP denying "
                 "cloudtrail:DeleteTrail, and keep logs in a bucket with Object Lock.",
     services=("cloudtrail.amazonaws.com",),
+    actions=(
+        manual("cloudtrail", "CreateTrail", "trail", "region", "account",
+               description="Recreate the trail from code (same name, bucket, selectors), then StartLogging.",
+               risk="low"),
+    ),
 )
 
 _ACTIONS = frozenset({"DeleteTrail", "DeleteEventDataStore"})

@@ -10,6 +10,7 @@ import re
 
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import Param, aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -32,6 +33,16 @@ META = RuleMeta(
     remediation="Detach the policy and grant a least-privilege customer managed policy to a role the user "
                 "assumes, not to the user.",
     services=("iam.amazonaws.com",),
+    actions=(
+        aws("iam", "DetachUserPolicy", "detach-user-policy", opt("--user-name", "user"),
+            Param(name="policy", prefix="--policy-arn=arn:aws:iam::aws:policy/"), regional=False,
+            description="Detach the AWS managed AI full-access policy from the user.", risk="medium",
+            reversible=True),
+        aws("iam", "DetachGroupPolicy", "detach-group-policy", opt("--group-name", "group"),
+            Param(name="policy", prefix="--policy-arn=arn:aws:iam::aws:policy/"), regional=False,
+            description="Detach the AWS managed AI full-access policy from the group.", risk="medium",
+            reversible=True),
+    ),
 )
 
 _POLICY = re.compile(r"^arn:aws[a-z\-]*:iam::aws:policy/(AmazonBedrockFullAccess|AmazonSageMakerFullAccess)$")

@@ -6,6 +6,7 @@ from streams.detect import ai_data
 from streams.detect.aws import canned_acl, grants_public_acl, succeeded
 from streams.detect.base import RuleContext, RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import ALL_BLOCKED, aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -26,6 +27,14 @@ META = RuleMeta(
     remediation="Set the bucket ACL back to private, disable ACLs (Object Ownership: bucket owner enforced) "
                 "and enable S3 Block Public Access.",
     services=("s3.amazonaws.com", *ai_data.LEARNING_SERVICES),
+    actions=(
+        aws("s3api", "PutBucketAcl", "put-bucket-acl", opt("--bucket", "bucket"), "--acl=private", regional=False,
+            description="Set the bucket's ACL back to private.", risk="low", reversible=True),
+        aws("s3api", "PutPublicAccessBlock", "put-public-access-block", opt("--bucket", "bucket"),
+            f"--public-access-block-configuration={ALL_BLOCKED}", regional=False,
+            description="Turn on all four Block Public Access settings on the bucket.", risk="low",
+            reversible=True),
+    ),
 )
 
 _ACTIONS = frozenset({"PutBucketAcl", "CreateBucket"})

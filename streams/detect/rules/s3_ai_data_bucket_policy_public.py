@@ -6,6 +6,7 @@ from streams.detect import ai_data
 from streams.detect.aws import parse_policy, public_statements, succeeded
 from streams.detect.base import RuleContext, RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import ALL_BLOCKED, aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -30,6 +31,12 @@ META = RuleMeta(
                 "account, and if writes were allowed, verify the data against a known-good copy before the "
                 "next training run or sync.",
     services=("s3.amazonaws.com", *ai_data.LEARNING_SERVICES),
+    actions=(
+        aws("s3api", "PutPublicAccessBlock", "put-public-access-block", opt("--bucket", "bucket"),
+            f"--public-access-block-configuration={ALL_BLOCKED}", regional=False,
+            description="Turn on all four Block Public Access settings on the bucket, which voids its public "
+                        "statements; remove them from the policy next.", risk="low", reversible=True),
+    ),
 )
 
 

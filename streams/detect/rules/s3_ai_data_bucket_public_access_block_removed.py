@@ -8,6 +8,7 @@ from streams.detect import ai_data
 from streams.detect.aws import succeeded
 from streams.detect.base import RuleContext, RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import ALL_BLOCKED, aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -28,6 +29,16 @@ META = RuleMeta(
     remediation="Restore all four Block Public Access settings on the bucket and the account, and deny "
                 "s3:PutBucketPublicAccessBlock / s3:PutAccountPublicAccessBlock outside a break-glass role.",
     services=("s3-control.amazonaws.com", "s3.amazonaws.com", *ai_data.LEARNING_SERVICES),
+    actions=(
+        aws("s3api", "PutPublicAccessBlock", "put-public-access-block", opt("--bucket", "bucket"),
+            f"--public-access-block-configuration={ALL_BLOCKED}", regional=False,
+            description="Restore all four Block Public Access settings on the bucket.", risk="low",
+            reversible=True),
+        aws("s3control", "PutPublicAccessBlock", "put-public-access-block", opt("--account-id", "account"),
+            f"--public-access-block-configuration={ALL_BLOCKED}", regional=False, absent=("bucket",),
+            description="Restore all four Block Public Access settings for the account.", risk="medium",
+            reversible=True),
+    ),
 )
 
 _SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -70,7 +81,7 @@ def title(event: dict) -> str:
 def context(event: dict, ctx: RuleContext) -> dict:
     state = ctx.state
     bucket = str(ct(event).param("bucketName") or "")
-    return {"bucket": bucket or "(account-wide)", "switched_off": _switched_off(ct(event).request_parameters)
+    return {"bucket": bucket, "scope": "bucket" if bucket else "account", "switched_off": _switched_off(ct(event).request_parameters)
             or ["all"], "why_ai_data": ai_data.why_ai_bucket(bucket, event, state) if bucket else "every bucket"}
 
 

@@ -13,6 +13,7 @@ from streams.detect import state as rule_state
 from streams.detect.aws import is_sagemaker, succeeded
 from streams.detect.base import RuleContext, RuleMeta, negative, positive
 from streams.detect.examples import OTHER_ACCOUNT, cloudtrail
+from streams.detect.remediation import aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -38,6 +39,13 @@ META = RuleMeta(
                 "(iam:PassedToService = sagemaker.amazonaws.com), and review what the job touched.",
     provider="aws-sagemaker",
     services=("sagemaker.amazonaws.com",),
+    actions=(
+        aws("sagemaker", "StopTrainingJob", "stop-training-job", opt("--training-job-name", "training_job"),
+            description="Stop the training job until its role is explained.", risk="medium", reversible=False),
+        aws("sagemaker", "StopProcessingJob", "stop-processing-job", opt("--processing-job-name", "processing_job"),
+            description="Stop the processing job until its role is explained.", risk="medium",
+            reversible=False),
+    ),
 )
 
 _ACTIONS = frozenset({"CreateTrainingJob", "CreateProcessingJob"})
@@ -93,8 +101,9 @@ def rule(event: dict, ctx: RuleContext) -> bool:
 def context(event: dict, ctx: RuleContext) -> dict:
     state = ctx.state
     value = rule_state.load(state, rule_state.principal_key(META.id, event), event["time"])
-    return {"role": _role(event), "why": value.get("last_reasons", []),
-            "job": ct(event).param("trainingJobName") or ct(event).param("processingJobName") or ""}
+    training, processing = ct(event).param("trainingJobName") or "", ct(event).param("processingJobName") or ""
+    return {"role": _role(event), "why": value.get("last_reasons", []), "job": training or processing,
+            "training_job": training, "processing_job": processing}
 
 
 def _job(role: str, at: float = 0, name: str = "train-1") -> dict:
@@ -107,6 +116,10 @@ _USUAL = "arn:aws:iam::111122223333:role/service-role/AmazonSageMaker-ExecutionR
 EXAMPLES = [
     positive("administrator role passed", _job("arn:aws:iam::111122223333:role/OrgAdmin")),
     positive("role from another account", _job(f"arn:aws:iam::{OTHER_ACCOUNT}:role/sagemaker-exec")),
+    positive("processing job with an administrator role", cloudtrail(
+        "CreateProcessingJob", "sagemaker.amazonaws.com",
+        params={"processingJobName": "prep-1", "roleArn": "arn:aws:iam::111122223333:role/PowerUserAccess",
+                "appSpecification": {"imageUri": "123.dkr.ecr.us-east-1.amazonaws.com/p:1"}})),
     positive("new role after a history of jobs",
              *[_job(_USUAL, at=3600 * i, name=f"t{i}") for i in range(3)],
              _job("arn:aws:iam::111122223333:role/data-lake-reader", at=4 * 3600)),

@@ -13,6 +13,7 @@ import re
 from streams.detect.aws import is_sagemaker, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import manual
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -32,6 +33,11 @@ META = RuleMeta(
                 "and pin allowed configurations with the sagemaker:NotebookInstanceLifecycleConfig condition.",
     provider="aws-sagemaker",
     services=("sagemaker.amazonaws.com",),
+    actions=(
+        manual("sagemaker", "UpdateNotebookInstanceLifecycleConfig", "config", "region",
+               description="Restore the approved lifecycle script from code; notebooks pick it up on their "
+                           "next start.", risk="low"),
+    ),
 )
 
 _ACTIONS = frozenset({

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import notebook_created
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -24,6 +25,11 @@ META = RuleMeta(
                 "sagemaker:VpcSubnets IAM condition key.",
     provider="aws-sagemaker",
     services=("sagemaker.amazonaws.com",),
+    actions=(
+        aws("sagemaker", "StopNotebookInstance", "stop-notebook-instance", opt("--notebook-instance-name", "notebook"),
+            description="Stop the notebook instance until it is recreated in a VPC subnet.", risk="medium",
+            reversible=True),
+    ),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streams.detect.aws import enabled_unless_disabled, is_sagemaker, notebook_created, succeeded
 from streams.detect.base import RuleMeta, negative, positive
 from streams.detect.examples import cloudtrail
+from streams.detect.remediation import aws, opt
 from streams.normalize.cloudtrail_record import ct
 
 META = RuleMeta(
@@ -25,6 +26,14 @@ META = RuleMeta(
                 "IAM condition key.",
     provider="aws-sagemaker",
     services=("sagemaker.amazonaws.com",),
+    actions=(
+        aws("sagemaker", "StopNotebookInstance", "stop-notebook-instance", opt("--notebook-instance-name", "notebook"),
+            description="Stop the notebook instance (it must be stopped to be updated).", risk="medium",
+            reversible=True),
+        aws("sagemaker", "UpdateNotebookInstance", "update-notebook-instance",
+            opt("--notebook-instance-name", "notebook"), "--root-access=Disabled",
+            description="Turn root access off, once the instance is stopped.", risk="low", reversible=True),
+    ),
 )
 
 

@@ -13,6 +13,7 @@ import orjson
 
 from streams.detect.base import Hit, RuleContext, RuleMeta, negative, positive
 from streams.detect.examples import BASE_TIME, assumed_role, cloudtrail
+from streams.detect.remediation import CONTAIN_PRINCIPAL, manual
 from streams.enrich.identity import CLOUD_SESSION_SOURCES, is_ip
 from streams.normalize import normalize_message
 
@@ -34,6 +35,12 @@ META = RuleMeta(
     families=("cloudtrail",),
     # Only SSO sessions can match: every other CloudTrail row stays undecoded in the stream.
     requires=("sso_session",),
+    actions=(
+        *CONTAIN_PRINCIPAL,
+        manual("sso", "SignOutUser", "session_person", "bound_identity",
+               description="Sign the session's person out of IAM Identity Center (the console's 'Revoke "
+                           "active sessions') and ask both people how the session left its device."),
+    ),
 )
 
 

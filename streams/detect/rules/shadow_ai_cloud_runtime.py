@@ -13,6 +13,7 @@ from typing import Any
 
 from streams.detect.base import Hit, RuleContext, RuleMeta, negative, positive
 from streams.detect.examples import assumed_role, cloudtrail, iam_user
+from streams.detect.remediation import manual
 from streams.enrich.ai_usage import runtime_call
 from streams.enrich.policy import Policy
 from streams.normalize.cloudtrail_record import ct
@@ -42,6 +43,11 @@ META = RuleMeta(
     families=("cloudtrail",),
     services=("bedrock*.amazonaws.com", "sagemaker.amazonaws.com", "runtime.sagemaker.amazonaws.com"),
     requires=("ai_use",),
+    actions=(
+        manual("iam", "RemoveModelInvokePermissions", "principal", "product", optional=("model_id", "region", "account"),
+               description="Unless the use is approved (then add a policy clause), remove the principal's "
+                           "bedrock:Invoke* / sagemaker:InvokeEndpoint permissions.", risk="medium"),
+    ),
 )
 
 def rule(event: dict, ctx: RuleContext) -> Hit | None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import orjson
 
 from streams.detect.base import Hit, RuleContext, RuleMeta, negative, positive
+from streams.detect.remediation import manual
 from streams.enrich.ai_usage import match_event
 from streams.enrich.policy import Policy
 from streams.normalize import normalize_message
@@ -37,6 +38,11 @@ META = RuleMeta(
                 "is approved; block the host at the egress proxy if it is not.",
     families=("gateway",),
     requires=("ai_use",),
+    actions=(
+        manual("egress-proxy", "BlockHost", "host", optional=("principal", "product"),
+               description="Unless the use is approved (then add a policy clause with an expiry), block the AI "
+                           "service's host at the egress proxy or DNS resolver.", risk="medium"),
+    ),
 )
 
 def rule(event: dict, ctx: RuleContext) -> Hit | None:
