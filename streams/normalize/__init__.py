@@ -111,20 +111,27 @@ def normalize_message(
         result.failures.append(Failure("normalizer_error", f"{type(error).__name__}: {error}"[:500], value))
         return result
     scan = scan_message(value)
+    records = list(records)
+    # A message of several records whose gate fired (a CloudTrail file: a trigger word somewhere among its
+    # thousand records, nearly always) is gated again record by record, on each record's own text: only
+    # the records that hold a trigger word pay for redaction. A credential lies within one record's text,
+    # so what redaction finds in the records is the same.
+    per_record = len(records) > 1 and (scan.secrets or scan.bodies)
     failures = _FailureLog(result.failures, max_failures)
     for record, raw in records:
         if isinstance(record, NormalizeError):
             failures.add(record.reason, record.detail, raw)
             continue
         try:
-            if redact_body_content and scan.bodies and not isinstance(record, str) and may_hold_body(raw):
+            gate = scan_message(raw.encode("utf-8", "surrogatepass")) if per_record else scan
+            if redact_body_content and gate.bodies and not isinstance(record, str) and may_hold_body(raw):
                 record, changed = redactor.redact_bodies(record)
                 if changed:
                     raw = orjson.dumps(record).decode()
-            if scan.secrets:
+            if gate.secrets:
                 raw = redactor.redact_text(raw)
             event = module.normalize(record, raw, meta, redactor)
-            if scan.secrets:
+            if gate.secrets:
                 redactor.redact_event_fields(event)
             if validate:
                 validate_event(event)

@@ -316,3 +316,31 @@ def test_normalizing_processes_fingerprint_with_the_key_they_are_given() -> None
     finally:
         pool.close()
     assert redacted_secrets(event["raw"])[0].fingerprint == REDACTOR.fingerprint(FAKE_KEYS["openai"])
+
+
+def test_records_of_one_file_are_redacted_as_each_would_be_alone() -> None:
+    """A file's gate fires for the whole file; each record is then gated on its own text. A record with a
+    credential is redacted, one with trigger words only (an 'api-' in a role, a URL and an address in
+    different records) is kept as is, and every event is the one its record gives alone."""
+    import orjson
+
+    from streams.normalize import normalize_message
+
+    def call(name: str, **params: object) -> dict:
+        return {"eventVersion": "1.10", "eventTime": "2026-11-20T08:00:00Z", "eventSource": "s3.amazonaws.com",
+                "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "10.0.0.1",
+                "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/api-reader/x"},
+                "requestParameters": params, "eventID": f"id-{name}"}
+
+    key = "sk-proj-" + "Q7fK2mW9xR4tL8vN3pZ6bH1cJ5dS0gYe"
+    records = [call("GetObject", bucketName="docs", key="a"),
+               call("PutObject", bucketName="docs", note=f"token {key}"),
+               call("GetBucketPolicy", bucketName="https://example.test/x"),
+               call("GetBucketAcl", bucketName="docs", owner="ops@example.test")]
+    together = normalize_message("cloudtrail", orjson.dumps({"Records": records})).events
+    alone = [event for record in records
+             for event in normalize_message("cloudtrail", orjson.dumps({"Records": [record]})).events]
+    assert together == alone and len(together) == 4
+    assert key not in together[1]["raw"] and "[REDACTED:openai:" in together[1]["raw"]
+    for event, record in zip([together[0], *together[2:]], [records[0], *records[2:]], strict=True):
+        assert event["raw"] == orjson.dumps(record).decode()  # nothing to redact: the record as written
