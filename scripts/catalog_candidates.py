@@ -6,8 +6,8 @@
 an unpacked/installed ``litellm`` package folder. Get the wheel with pip's ordinary client and no install,
 e.g. ``pip download litellm==1.110.2 --no-deps -d /tmp/litellm``; the script opens it as a zip and parses
 its files as text (JSON and Python syntax trees), so nothing of litellm is imported or run. It reads
-``llms/openai_like/providers.json`` (provider -> ``base_url``), the endpoint -> provider branches of
-``litellm_core_utils/get_llm_provider_logic.py``, and base-URL constants (``api_base``, ``base_url``,
+``llms/openai_like/providers.json`` (provider -> ``base_url``), the endpoint -> provider and provider ->
+default ``api_base`` branches of ``litellm_core_utils/get_llm_provider_logic.py``, and base-URL constants (``api_base``, ``base_url``,
 ``API_BASE``, ...) in the provider modules ``llms/<provider>/``; display names come from
 ``provider_endpoints_support_backup.json``.
 
@@ -44,7 +44,7 @@ ALIASES = {
     "doubao": "bytedance", "dola": "bytedance", "trae": "bytedance", "gemini": "google-gemini",
     "google-deepmind": "google-gemini", "jetbrains-ai": "jetbrains", "meta-llama": "meta", "nvidia-nim": "nvidia",
     "sagemaker": "aws-sagemaker", "text-completion-codestral": "mistral", "vercel-ai-gateway": "vercel",
-    "vertex-ai": "google-vertex-ai", "zai": "zhipu", "comfy-ui-launcher": "comfy", "chatgpt": "openai",
+    "vertex-ai": "google-vertex-ai", "volcengine": "bytedance", "zai": "zhipu", "comfy-ui-launcher": "comfy", "chatgpt": "openai",
     "amazon-nova": "aws-amazon-nova", "xiaomi-mimo": "xiaomi",
 }
 # Hosts in provider modules that are documentation, sign-in or example links, not an API base.
@@ -142,23 +142,25 @@ def _string_constants(node: ast.AST) -> Iterator[str]:
         yield from _string_constants(child)
 
 
-def _equals_endpoint(test: ast.expr) -> list[str]:
-    """The strings in ``endpoint == "..."`` (or an ``or`` of such), else []."""
-    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
-        return [value for part in test.values for value in _equals_endpoint(part)]
-    if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "endpoint"
+def _equals(test: ast.expr, name: str) -> list[str]:
+    """The strings in ``name == "..."``, or in an ``or``/``and`` of such comparisons; else []."""
+    if isinstance(test, ast.BoolOp):
+        return [value for part in test.values for value in _equals(part, name)]
+    if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == name
             and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
             and isinstance(test.comparators[0], ast.Constant) and isinstance(test.comparators[0].value, str)):
         return [test.comparators[0].value]
     return []
 
 
-def endpoint_branches(source: str) -> Iterator[tuple[str, str]]:
-    """(endpoint, provider) from ``if endpoint == "...": custom_llm_provider = "..."`` branches."""
+def provider_branches(source: str) -> Iterator[tuple[str, str]]:
+    """(URL, provider) from the two kinds of branch in litellm's get_llm_provider_logic.py:
+    ``if endpoint == "...": custom_llm_provider = "..."`` and
+    ``elif custom_llm_provider == "...": api_base = api_base or ... or "https://..."``."""
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.If):
             continue
-        endpoints = _equals_endpoint(node.test)
+        endpoints = _equals(node.test, "endpoint")
         providers = [statement.value.value for statement in node.body
                      if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant)
                      and any(isinstance(target, ast.Name) and target.id == "custom_llm_provider"
@@ -166,6 +168,11 @@ def endpoint_branches(source: str) -> Iterator[tuple[str, str]]:
         if endpoints and providers:
             for endpoint in endpoints:
                 yield endpoint, providers[0]
+        named = _equals(node.test, "custom_llm_provider")
+        if named:
+            for statement in node.body:
+                for url in base_url_constants(statement):
+                    yield url, named[0]
 
 
 def _target_name(target: ast.expr) -> str:
@@ -174,9 +181,9 @@ def _target_name(target: ast.expr) -> str:
     return target.attr if isinstance(target, ast.Attribute) else ""
 
 
-def base_url_constants(source: str) -> Iterator[str]:
-    """https URLs assigned to, defaulted for or passed as a base-URL-like name in a Python module."""
-    for node in ast.walk(ast.parse(source)):
+def base_url_constants(code: str | ast.AST) -> Iterator[str]:
+    """https URLs assigned to, defaulted for or passed as a base-URL-like name in Python code."""
+    for node in ast.walk(ast.parse(code) if isinstance(code, str) else code):
         pairs: list[tuple[str, ast.AST]] = []
         if isinstance(node, ast.Assign):
             pairs = [(_target_name(target), node.value) for target in node.targets]
@@ -212,8 +219,8 @@ def litellm_candidates(path: Path) -> list[Candidate]:
         if isinstance(entry, dict) and isinstance(entry.get("base_url"), str):
             found.append(candidate(entry["base_url"], provider, providers_file))
     logic_file = "litellm/litellm_core_utils/get_llm_provider_logic.py"
-    for endpoint, provider in endpoint_branches(files.read(logic_file) or ""):
-        found.append(candidate(endpoint, provider, logic_file))
+    for url, provider in provider_branches(files.read(logic_file) or ""):
+        found.append(candidate(url, provider, logic_file))
     for name in files.names():
         parts = name.split("/")
         if len(parts) > 3 and parts[:2] == ["litellm", "llms"] and name.endswith(".py"):

@@ -34,6 +34,9 @@ EXPECTED_LITELLM = {
     ("api.together.ai", "together", "model_api", PREFIX + "litellm_core_utils/get_llm_provider_logic.py"),
     ("api.together.xyz", "together", "model_api", PREFIX + "litellm_core_utils/get_llm_provider_logic.py"),
     ("integrate.api.nvidia.com", "nvidia", "model_api", PREFIX + "litellm_core_utils/get_llm_provider_logic.py"),
+    # provider -> default api_base branches (ollama's http://localhost default is no public endpoint)
+    ("api.cerebras.ai", "cerebras", "model_api", PREFIX + "litellm_core_utils/get_llm_provider_logic.py"),
+    ("ark.cn-beijing.volces.com", "bytedance", "model_api", PREFIX + "litellm_core_utils/get_llm_provider_logic.py"),
     # only the api_base assignment: the docstring link and the f-string are not base URLs
     ("api.fireworks.ai", "fireworks", "model_api", PREFIX + "llms/fireworks_ai/chat/transformation.py"),
     # *_API_BASE constants; DOCS_URL points at documentation and is left out
@@ -134,7 +137,7 @@ def test_text_output_names_each_section(capsys: pytest.CaptureFixture[str], tmp_
     catalog_file.write_text(SMALL_CATALOG)
     candidates_script.main(["--litellm", str(LITELLM), "--v2fly", str(V2FLY), "--catalog", str(catalog_file)])
     out = capsys.readouterr().out
-    assert "# new: 15 hosts no catalog rule matches" in out
+    assert "# new: 17 hosts no catalog rule matches" in out
     assert "api.deepinfra.com\tdeepinfra\tsome-reseller\tapi.deepinfra.com\t" in out
     assert "# covered: 3; v2fly lines left out (regexp, keyword, include, @ads): 3" in out
 
