@@ -39,7 +39,8 @@ from streams.enrich.catalog import Catalog, hostname_of, load_catalog
 
 # litellm's and v2fly's names for providers the catalog already knows under another slug.
 ALIASES = {
-    "ai21-chat": "ai21", "azure": "azure-openai", "azure-ai": "azure-ai-foundry", "bedrock": "aws-bedrock",
+    "ai21-chat": "ai21", "github": "github-models", "azure": "azure-openai", "azure-ai": "azure-ai-foundry",
+    "bedrock": "aws-bedrock",
     "bedrock-mantle": "aws-bedrock", "bigmodel": "zhipu", "codestral": "mistral", "dashscope": "alibaba-qwen",
     "doubao": "bytedance", "dola": "bytedance", "trae": "bytedance", "gemini": "google-gemini",
     "google-deepmind": "google-gemini", "jetbrains-ai": "jetbrains", "meta-llama": "meta", "nvidia-nim": "nvidia",
