@@ -46,7 +46,7 @@ ALIASES = {
     "google-deepmind": "google-gemini", "jetbrains-ai": "jetbrains", "meta-llama": "meta", "nvidia-nim": "nvidia",
     "sagemaker": "aws-sagemaker", "text-completion-codestral": "mistral", "vercel-ai-gateway": "vercel",
     "vertex-ai": "google-vertex-ai", "volcengine": "bytedance", "zai": "zhipu", "comfy-ui-launcher": "comfy", "chatgpt": "openai",
-    "amazon-nova": "aws-amazon-nova", "xiaomi-mimo": "xiaomi",
+    "amazon-nova": "aws-amazon-nova", "xiaomi-mimo": "xiaomi", "v0": "vercel", "veniceai": "venice",
 }
 # Hosts in provider modules that are documentation, sign-in or example links, not an API base.
 _NOT_AN_ENDPOINT = re.compile(r"(?:^|\.)(?:docs|www|console|learn|login|auth|status)\.|(?:^|\.)(?:litellm\.ai|"
