@@ -40,7 +40,27 @@ def test_bundled_catalog_is_broad(bundled: Catalog) -> None:
     categories = Counter(rule.category for rule in rules)
     for needed in ("model_api", "consumer_app", "model_hub", "ai_gateway", "coding_assistant", "cloud_ai_platform"):
         assert categories[needed] >= 3, f"too few {needed} patterns: {categories[needed]}"
-    assert all(rule.source.startswith(("https://", "v2fly:data/")) for rule in rules)
+    assert all(rule.source.startswith(("https://", "v2fly:data/", "litellm:")) for rule in rules)
+
+
+def test_bundled_catalog_has_120_providers_each_pattern_with_its_source(bundled: Catalog) -> None:
+    assert len(bundled.providers) >= 120, len(bundled.providers)
+    kinds = Counter(rule.source.partition(":")[0] for rule in bundled.rules())
+    assert set(kinds) == {"https", "v2fly", "litellm"}
+    assert kinds["litellm"] >= 80
+    for needed in ("anyscale", "baseten", "deepinfra", "novita", "nebius", "lambda", "hyperbolic", "modelscope",
+                   "voyage", "jina", "reka", "together", "fireworks", "groq", "replicate", "huggingface"):
+        assert needed in bundled.providers, needed
+
+
+def test_litellm_sourced_patterns_are_the_literal_hosts_of_base_urls(bundled: Catalog) -> None:
+    """A base URL names one host: a litellm-sourced rule is an exact, literal host, never a domain."""
+    litellm_rules = [rule for rule in bundled.rules() if rule.source.startswith("litellm:")]
+    assert litellm_rules
+    for rule in litellm_rules:
+        assert rule.kind == "full" and hostname_of(rule.pattern) == rule.pattern and "{" not in rule.pattern, rule
+        version, _, path = rule.source.removeprefix("litellm:").partition(":")
+        assert version == "1.110.2" and path.startswith("litellm/") and path.endswith((".py", ".json")), rule.source
 
 
 def _v2fly_entries(list_name: str) -> tuple[set[str], set[str], set[str]]:
@@ -126,6 +146,21 @@ def test_v2fly_tracker_entries_never_match(bundled: Catalog) -> None:
     ("gateway.ai.cloudflare.com", "cloudflare", "Cloudflare AI Gateway"),
     ("api.mistral.ai", "mistral", "Mistral API"),
     ("api2.cursor.sh", "cursor", "Cursor"),
+    # from litellm's provider base URLs
+    ("api.deepinfra.com", "deepinfra", "DeepInfra"),
+    ("api.endpoints.anyscale.com", "anyscale", "Anyscale Endpoints"),
+    ("inference.baseten.co", "baseten", "Baseten"),
+    ("api.novita.ai", "novita", "Novita AI"),
+    ("api.studio.nebius.ai", "nebius", "Nebius AI Studio"),
+    ("api-inference.modelscope.cn", "modelscope", "ModelScope API-Inference"),
+    ("api.voyageai.com", "voyage", "VoyageAI by MongoDB"),
+    ("ark.cn-beijing.volces.com", "bytedance", "Volcengine Ark"),
+    ("api.nova.amazon.com", "aws-amazon-nova", "Amazon Nova API"),
+    ("api.v0.dev", "vercel", "v0"),
+    # the exact API host wins over the v2fly domain around it
+    ("api.xiaomimimo.com", "xiaomi", "Xiaomi MiMo API"),
+    ("xiaomimimo.com", "xiaomi", "Xiaomi MiMo"),
+    ("dui.ai", "aispeech", "AISpeech DUI"),
 ])
 def test_matches_ai_hosts(bundled: Catalog, host: str, provider: str, product: str) -> None:
     found = bundled.match(host)
@@ -154,6 +189,9 @@ def test_accepts_case_trailing_dot_port_and_urls(bundled: Catalog, written: str)
     # placeholders constrain their label
     "bedrock-runtime.not_a_region.amazonaws.com", "evil-aiplatform.googleapis.com",
     "a.b.openai.azure.com", "chatgpt-async-webps-staging-1.webpubsub.azure.com",
+    # litellm-sourced rules are exact hosts: their neighbours and parents stay unmatched
+    "deepinfra.com", "www.deepinfra.com", "x.api.deepinfra.com", "baseten.co", "app.baseten.co", "volces.com",
+    "modelscope.cn", "sberbank.ru", "mongodb.com", "www.mongodb.com",
     # not hosts
     "", "   ", "10.1.2.3", "[2001:db8::1]:443", "2001:db8::1", "a..openai.com", "http://", "openai",
 ])

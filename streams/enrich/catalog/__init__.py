@@ -49,8 +49,8 @@ class _Service(BaseModel):
     provider: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="provider slug, e.g. aws-bedrock")
     product: str = Field(min_length=1)
     category: Category
-    source: str = Field(pattern=r"^(https://\S+|v2fly:data/\S+)$",
-                        description="provider documentation URL, or v2fly:data/<list>")
+    source: str = Field(pattern=r"^(https://\S+|v2fly:data/\S+|litellm:\d[^:\s]*:litellm/\S+)$",
+                        description="provider documentation URL, v2fly:data/<list> or litellm:<version>:<file>")
     domains: list[str] = Field(default_factory=list, description="match the domain and its subdomains")
     hosts: list[str] = Field(default_factory=list, description="match exactly these hosts")
 
