@@ -664,8 +664,10 @@ class Redactor:
         names = [name for name in EVENT_TEXT_FIELDS if event.get(name)]
         aws_pair = _AWS_SECRET_MARKER in event.get("raw", "")
         # One search over all the fields says whether any holds a credential: a trigger word alone (an
-        # 'api-' in a role name) is no reason to search each field again.
-        if not aws_pair and not _find("\n".join(event[name] for name in names)):
+        # 'api-' in a role name) is no reason to search each field again. The message's gate first: the
+        # record's gate fired for its raw text, and most of its fields hold no trigger word at all.
+        joined = "\n".join(event[name] for name in names)
+        if not aws_pair and not (scan_message(joined.encode("utf-8", "surrogatepass")).secrets and _find(joined)):
             return
         for name in names:
             redacted = self.redact_text(event[name])
