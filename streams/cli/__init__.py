@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from streams.cli import backfill, catalog, db, demo, detect, ingest, model, query, rules, status, up
+from streams.cli import backfill, catalog, db, demo, detect, ingest, model, query, report, rules, status, up
 
 __all__ = ["main"]
 
@@ -30,5 +30,5 @@ def main() -> None:
 
 # The modules stay reachable by their names (streams.cli.rules is the module, not its command group).
 for _command in (up.up, ingest.ingest, query.query, db.db, demo.demo, status.status, detect.detect, rules.rules,
-                 catalog.catalog, model.model, backfill.backfill):
+                 catalog.catalog, model.model, backfill.backfill, report.report):
     main.add_command(_command)

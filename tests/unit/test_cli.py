@@ -14,7 +14,8 @@ from streams.cli import main
 from streams.cli.base import ExitCode
 from tests.conftest import fresh_database_settings
 
-NOUNS = {"up", "ingest", "query", "db", "demo", "status", "detect", "rules", "catalog", "model", "backfill"}
+NOUNS = {"up", "ingest", "query", "db", "demo", "status", "detect", "rules", "catalog", "model", "backfill",
+         "report"}
 # Every command that prints data, and the formats it offers.
 DATA_COMMANDS = {
     ("ingest",): {"json", "table"}, ("query",): {"table", "json", "jsonl", "csv"},
