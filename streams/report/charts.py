@@ -15,6 +15,7 @@ Each function returns one ``<svg>`` element (no XML prolog) whose data marks car
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,8 +78,9 @@ def _time_axis(axis: Any) -> None:
 
 
 def _mark(container: Any, name: str) -> None:
+    prefix = "mark-" + re.sub(r"[^A-Za-z0-9-]+", "-", name)
     for index, artist in enumerate(getattr(container, "patches", None) or [container]):
-        artist.set_gid(f"mark-{name}-{index}")
+        artist.set_gid(f"{prefix}-{index}")
 
 
 def _with_style(draw: Any) -> Any:
