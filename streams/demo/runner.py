@@ -190,7 +190,7 @@ def write_demo_report(settings: Settings) -> Path:
     """The posture report of what the store holds now, read through the running worker, under the data dir."""
     from streams.report import write_report
 
-    path = demo_report_path(settings)
+    path = demo_report_path(settings).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     write_report(lambda sql, parameters: remote_query(settings, sql, parameters), path)
     return path

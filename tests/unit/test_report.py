@@ -261,3 +261,21 @@ def test_the_demo_summary_says_where_the_report_is(tmp_path) -> None:
                         [SummaryTable("Alerts", ["detection"], [["x"]])], path)
     assert f"Posture report (HTML, opens offline): {path}" in render_report(report, "table", width=200)
     assert json.loads(render_report(report, "json", width=80))["report"] == str(path)
+
+
+def test_rows_through_the_worker_endpoint_give_the_same_page(demo_store) -> None:
+    """While `aispm up` runs the report reads through the query endpoint, whose JSON carries times as text."""
+    import orjson
+
+    from streams.runtime.query import dumps
+
+    store, _ = demo_store
+
+    def via_endpoint(sql: str, parameters: dict[str, str]) -> tuple[list[str], list]:
+        columns, rows = store.query(sql, parameters)
+        answer = orjson.loads(dumps({"columns": columns, "rows": rows}))
+        assert not rows or not isinstance(answer["rows"][0], tuple)
+        return answer["columns"], answer["rows"]
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    assert render(collect(via_endpoint, now=now)) == render(collect(store.query, now=now))
