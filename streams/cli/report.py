@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from streams.cli.base import fail, parse_time, settings
+
+if TYPE_CHECKING:
+    from streams.report import PostureData
 
 
 @click.command()
@@ -38,7 +42,7 @@ def report(out: Path, since: str | None) -> None:
     click.echo(f"wrote {out} ({out.stat().st_size / 1024:,.0f} KB): {summary(data)}")
 
 
-def summary(data) -> str:
+def summary(data: PostureData) -> str:
     calls = sum(int(row["calls"]) for row in data.usage)
     unsanctioned = sum(int(row["unsanctioned_calls"]) for row in data.usage)
     alerts = sum(int(row["alerts"]) for row in data.alerts)

@@ -193,6 +193,10 @@ def test_the_cli_writes_the_report(demo_store, tmp_path) -> None:
     assert _chart_names(out.read_text(encoding="utf-8")) == CHARTS
     bad = CliRunner().invoke(main, ["report", "--out", str(out), "--since", "yesterday"], env=env)
     assert bad.exit_code == 2 and "ISO-8601" in bad.output
+    nothing = CliRunner().invoke(main, ["report", "--out", str(tmp_path / "none.html")],
+                                 env={"AISPM_DATA_DIR": str(tmp_path / "fresh")})
+    assert nothing.exit_code == 1 and "`aispm db migrate`" in nothing.stderr
+    assert not (tmp_path / "none.html").exists()
 
 
 # --- in a browser ------------------------------------------------------------------------------------
