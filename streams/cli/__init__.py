@@ -19,6 +19,7 @@ from streams.cli import (
     ingest,
     model,
     query,
+    report,
     rules,
     scheduler,
     status,
@@ -45,5 +46,5 @@ def main() -> None:
 # The modules stay reachable by their names (streams.cli.rules is the module, not its command group).
 for _command in (up.up, ingest.ingest, query.query, db.db, demo.demo, status.status, detect.detect, rules.rules,
                  catalog.catalog, model.model, backfill.backfill, scheduler.scheduler, graph.inventory,
-                 graph.paths):
+                 graph.paths, report.report):
     main.add_command(_command)

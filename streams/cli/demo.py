@@ -56,9 +56,12 @@ def render_report(report: DemoReport, fmt: str, *, width: int) -> str:
     if fmt == "json":
         return render(Listing([], [], document={
             "run": report.run,
+            "report": str(report.report) if report.report else None,
             "tables": [{"title": listing.title, "rows": listing.as_records()} for listing in listings],
         }), "json")
     run = report.run
     headline = (f"This run: {run['messages']} messages -> {run['events_landed']} new events, "
                 f"{run['duplicates_skipped']} already stored (deduplicated), {run['dead_letters']} dead letters\n")
-    return "\n".join([headline, *(render(listing, "table", width=width) for listing in listings)])
+    tables = [render(listing, "table", width=width) for listing in listings]
+    footer = [f"Posture report (HTML, opens offline): {report.report}\n"] if report.report else []
+    return "\n".join([headline, *tables, *footer])

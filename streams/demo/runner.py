@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -44,6 +45,8 @@ class DemoReport:
 
     run: dict[str, int]
     tables: list[SummaryTable]
+    report: Path | None = None
+    """The posture report (HTML) the demo wrote."""
 
 
 def demo_messages(seed: int, scale: int) -> dict[str, list[bytes]]:
@@ -154,7 +157,10 @@ def run_demo(settings: Settings, *, seed: int = 7, scale: int = 1, timeout_s: fl
             "duplicates_skipped": after["duplicates_skipped"] - before["duplicates_skipped"],
             "dead_letters": after["dead_letters"] - before["dead_letters"],
         }
-        return DemoReport(summary, summary_tables(settings))
+        tables = summary_tables(settings)
+        report_path = write_demo_report(settings)
+        console.print(f"posture report: {report_path}")
+        return DemoReport(summary, tables, report_path)
     finally:
         if started is not None:
             console.print("stopping the worker...")
@@ -174,6 +180,20 @@ def ensure_demo_model(settings: Settings, seed: int, console: Console) -> None:
         console.print(f"anomaly model: training on {HISTORY_DAYS} benign days of the demo company's history...")
         version = train_demo_model(store, settings, seed=seed)
         console.print(f"anomaly model: {version} promoted")
+
+
+def demo_report_path(settings: Settings) -> Path:
+    return settings.data_dir / "reports" / "posture-report.html"
+
+
+def write_demo_report(settings: Settings) -> Path:
+    """The posture report of what the store holds now, read through the running worker, under the data dir."""
+    from streams.report import write_report
+
+    path = demo_report_path(settings).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_report(lambda sql, parameters: remote_query(settings, sql, parameters), path)
+    return path
 
 
 def summary_tables(settings: Settings) -> list[SummaryTable]:

@@ -204,8 +204,9 @@ def test_analysts_saved_queries_over_backfilled_history(export: Path, store_and_
     assert sum(row["calls"] for row in unsanctioned) == store.scalar(
         "SELECT count() FROM events FINAL WHERE ai_provider != '' AND ai_sanctioned = false")
     frameworks = _saved(store, "alerts_by_framework", since="2000-01-01 00:00:00")
-    assert frameworks and {row["framework"] for row in frameworks} <= {"MITRE ATT&CK", "MITRE ATLAS"}
-    assert any(row["technique"].startswith("T1") for row in frameworks)
+    assert frameworks and {row["framework"] for row in frameworks} <= {
+        "MITRE ATT&CK", "MITRE ATLAS", "OWASP LLM Top 10", "NIST AI RMF"}
+    assert any(row["id"].startswith("T1") for row in frameworks)
     # Services new on the incident day are those no earlier day used.
     new_services = _saved(store, "ai_services_first_seen", since="2026-11-20 00:00:00")
     expected = store.query(

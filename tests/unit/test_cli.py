@@ -15,7 +15,7 @@ from streams.cli.base import ExitCode
 from tests.conftest import fresh_database_settings
 
 NOUNS = {"up", "ingest", "query", "db", "demo", "status", "detect", "rules", "catalog", "model", "backfill",
-         "scheduler", "inventory", "paths"}
+         "scheduler", "inventory", "paths", "report"}
 # Every command that prints data, and the formats it offers.
 DATA_COMMANDS = {
     ("ingest",): {"json", "table"}, ("query",): {"table", "json", "jsonl", "csv"},
