@@ -180,14 +180,19 @@ class BindingTable:
     def __len__(self) -> int:
         return sum(len(known) for known in self.by_ip.values())
 
-    def resolve(self, ip: str, time_ms: int, *, exclude: frozenset[str] = frozenset()) -> Resolution | None:
+    def resolve(self, ip: str, time_ms: int, *, exclude: frozenset[str] = frozenset(),
+                any_time: bool = False) -> Resolution | None:
         """Who held ``ip`` at ``time_ms``: one identity, an ambiguous answer, or None (nothing bound).
-        ``exclude``: sources not to count (a rule judging a cloud session asks the others)."""
+        ``exclude``: sources not to count (a rule judging a cloud session asks the others); ``any_time``:
+        every binding the table holds for the address, whenever valid (is it one person's at all?). The
+        table keeps the latest ``MAX_BINDINGS_PER_IP`` of an address, which after a restart need not be
+        those valid at an earlier ``time_ms`` that a replay asks about; the identities it holds still say
+        whether several share the address."""
         known = self.by_ip.get(ip)
         if not known:
             return None
         active = [b for b in known.values()
-                  if b.valid_from <= time_ms < b.valid_to and b.source not in exclude]
+                  if (any_time or b.valid_from <= time_ms < b.valid_to) and b.source not in exclude]
         people = [b for b in active if b.kind == "user"]
         chosen = people or [b for b in active if b.kind == "device"]
         if not chosen:

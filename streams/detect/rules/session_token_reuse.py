@@ -51,6 +51,12 @@ def rule(event: dict, ctx: RuleContext) -> Hit | None:
     person = actor.rpartition("/")[2]
     if not (person and ip and is_ip(ip)):
         return None
+    # An address that several other people's sessions or sign-ins use is shared (an office's NAT): one
+    # sign-in from it says nothing about who holds a session there, so it is not judged. Asked of every
+    # binding held for it, not only those valid now, so a replay after a restart judges it alike.
+    everyone = ctx.identity(ip, event["time"], any_time=True)
+    if everyone is not None and len(set(everyone.candidates) - {person.lower()}) > 1:
+        return None
     bound = ctx.identity(ip, event["time"], exclude=CLOUD_SESSION_SOURCES)
     if bound is None or bound.ambiguous or bound.kind != "user" or bound.identity.lower() == person.lower():
         return None
@@ -86,6 +92,13 @@ EXAMPLES = [
     negative("an address two people signed in from is not judged",
              _okta_sign_in("bob@corp.example", "10.20.3.250"), _okta_sign_in("carol@corp.example", "10.20.3.250"),
              cloudtrail("ListBuckets", "s3.amazonaws.com", identity=_SSO_ALICE, source_ip="10.20.3.250", at=600)),
+    negative("an office's egress, where other people's sessions run too, is not judged",
+             _okta_sign_in("bob@corp.example", "198.51.100.24"),
+             cloudtrail("ListBuckets", "s3.amazonaws.com", source_ip="198.51.100.24", at=300,
+                        identity=assumed_role("AWSReservedSSO_ReadOnly_0a1b2c3d4e5f6a7b", "carol@corp.example")),
+             cloudtrail("ListBuckets", "s3.amazonaws.com", source_ip="198.51.100.24", at=400,
+                        identity=assumed_role("AWSReservedSSO_ReadOnly_0a1b2c3d4e5f6a7b", "dave@corp.example")),
+             cloudtrail("ListBuckets", "s3.amazonaws.com", identity=_SSO_ALICE, source_ip="198.51.100.24", at=600)),
     negative("a service role's session is not a person's",
              _okta_sign_in("bob@corp.example", "10.30.2.21"),
              cloudtrail("ListBuckets", "s3.amazonaws.com", identity=assumed_role("etl", "i-0abc"),
