@@ -38,7 +38,7 @@ from streams.detect.siem import AlertFormat, HecOptions, render_alert
 from streams.detect.writeback import WriteBack
 from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
 
-__all__ = ["DetectionMetrics", "DetectionStage", "MemoryDetectionStore", "PreparedDetection"]
+__all__ = ["DetectionMetrics", "DetectionStage", "MemoryDetectionStore", "PreparedDetection", "decode_messages"]
 
 log = logging.getLogger(__name__)
 
@@ -148,32 +148,21 @@ class DetectionStage:
         match become dicts (the engine's ``candidates``), the rest count for the clock alone. A JSON
         array of event dicts is read too (any other producer's, or a test's).
         """
-        frames: list[pl.DataFrame] = []
-        events: list[dict] = []
-        bad = 0
-        for value in values:
-            try:
-                if is_encoded_events(value):
-                    frames.append(decode_events(value))
-                    continue
-                batch = orjson.loads(value)
-                if not isinstance(batch, list):
-                    raise TypeError("expected a batch of events")
-            except (ValueError, TypeError) as error:  # not ours to crash on; the raw data is in ClickHouse
-                log.error("skipping an events-topic message that is not a batch of events: %s", error)
-                bad += 1
-                continue
-            events.extend(batch)
+        frame, events, bad = decode_messages(values)
+        return self.prepare_decoded(frame, events, messages=len(values), bad_messages=bad)
+
+    def prepare_decoded(self, frame: pl.DataFrame | None, events: list[dict], *, messages: int,
+                        bad_messages: int = 0) -> PreparedDetection:
+        """``prepare`` of messages already decoded (``decode_messages``): the frame, and events as dicts."""
         seen = len(events)
-        frame = None
-        if frames:
-            frame = pl.concat(frames, how="vertical")
+        if frame is not None:
             seen += frame.height
             newest = frame["time"].max()
             if newest is not None:
                 self.clock.observe([{"time": int(newest.timestamp() * 1000)}])
-            events.extend(as_dicts(frame.filter(self._candidates)))
-        return self.prepare_events(events, messages=len(values), bad_messages=bad, seen=seen, windowed=frame)
+            events = events + as_dicts(frame.filter(self._candidates))
+        return self.prepare_events(events, messages=messages, bad_messages=bad_messages, seen=seen,
+                                   windowed=frame)
 
     def prepare_events(self, events: list[dict], *, messages: int = 0, bad_messages: int = 0,
                        seen: int | None = None, windowed: pl.DataFrame | None = None) -> PreparedDetection:
@@ -228,6 +217,28 @@ class DetectionStage:
         if self._last_sweep_ms is None or now_ms - self._last_sweep_ms >= SWEEP_EVERY_MS:
             rule_state_tools.sweep(view, now_ms - SWEEP_GRACE_MS)
             self._last_sweep_ms = now_ms
+
+
+def decode_messages(values: list[bytes]) -> tuple[pl.DataFrame | None, list[dict], int]:
+    """Events-topic messages -> (their Arrow batches as one frame or None, events of JSON arrays, how
+    many messages were neither). A message that is neither is skipped and logged, never raised on."""
+    frames: list[pl.DataFrame] = []
+    events: list[dict] = []
+    bad = 0
+    for value in values:
+        try:
+            if is_encoded_events(value):
+                frames.append(decode_events(value))
+                continue
+            batch = orjson.loads(value)
+            if not isinstance(batch, list):
+                raise TypeError("expected a batch of events")
+        except (ValueError, TypeError) as error:  # not ours to crash on; the raw data is in ClickHouse
+            log.error("skipping an events-topic message that is not a batch of events: %s", error)
+            bad += 1
+            continue
+        events.extend(batch)
+    return (pl.concat(frames, how="vertical") if frames else None), events, bad
 
 
 class MemoryDetectionStore:
