@@ -168,6 +168,7 @@ class Run:
             "AISPM_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
             "AISPM_QUERY__PORT": str(_free_port()),
             "AISPM_WEB_PORT": str(_free_port()),
+            "AISPM_OPS__PORT": str(_free_port()),
             "AISPM_TOPIC_PREFIX": f"{name}-{uuid.uuid4().hex[:6]}.",
             "AISPM_KAFKA__GROUP_ID": f"{name}-{uuid.uuid4().hex[:6]}",
             "AISPM_QUERY__MAX_ROWS": "5000000",

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from streams.harness.chaos import RunResult, compare, keyed_messages, passed, run_clean, run_scaled, run_store_outage
+from streams.harness.chaos import (
+    RunResult,
+    compare,
+    keyed_messages,
+    passed,
+    run_clean,
+    run_scaled,
+    run_store_outage,
+)
 
 pytestmark = pytest.mark.integration
 
