@@ -588,6 +588,7 @@ class IngestLoop:
         """How many messages the next batch may take: until a whole batch fits under
         ``max_buffered_messages``, the partitions stay paused (None: look at ``pending`` again first)."""
         if self.max_buffered_messages is None:
+            self._resume()  # paused only while the lander's queue was full
             return self.batch_size
         wanted = min(self.batch_size, self.max_buffered_messages)
         with self.metrics.timed("wait_for_room"):
