@@ -436,13 +436,16 @@ def run_scaled(root: Path, bootstrap: str, messages: list[tuple[str, bytes, byte
         for run in runs:
             run.start()
         third = len(messages) // 3
-        result.sent += lander.produce(messages[:third])
         victim, survivor = ingesters
-        deadline = time.monotonic() + 60
-        while min(run.stats()["ingest"]["messages"] for run in ingesters) == 0:  # both joined and working
-            if time.monotonic() > deadline:
+        # A trickle until both joined and work (the second to join may find the first part consumed).
+        sent_until, deadline = 0, time.monotonic() + 90
+        while min(run.stats()["ingest"]["messages"] for run in ingesters) == 0:
+            if time.monotonic() > deadline or sent_until >= third:
                 raise TimeoutError("the two ingest workers did not both receive messages")
-            time.sleep(0.2)
+            result.sent += lander.produce(messages[sent_until:sent_until + 100])
+            sent_until += 100
+            time.sleep(0.5)
+        result.sent += lander.produce(messages[sent_until:third])
         (victim.control / CRASH_FILE).write_text(INGEST_CRASH_POINT)
         result.sent += lander.produce(messages[third:2 * third])
         deadline = time.monotonic() + 30
