@@ -364,8 +364,13 @@ def run_clean(root: Path, bootstrap: str, messages: list[tuple[str, bytes, bytes
     run.start()
     try:
         result = RunResult(sent=run.produce(messages))
-        run.wait_settled(None, None, timeout_s)
-        # Without a figure to wait for, settle twice: the first wait can see an empty events topic.
+        # Every message landed first: settling alone passed on a loaded machine before the worker had
+        # forwarded anything (an empty events topic is settled), and the expected result had no alerts.
+        deadline = time.monotonic() + timeout_s
+        while run.stats()["ingest"]["messages"] < result.sent:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the clean run did not land its input; see {run.data_dir}/run/worker.log")
+            time.sleep(0.5)
         run.wait_settled(None, None, timeout_s)
         run.collect(result)
     finally:
