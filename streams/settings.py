@@ -213,6 +213,17 @@ class IngestSettings(BaseModel):
     events_per_message: int = Field(
         500, ge=1, le=10_000, description="Normalized events per message on the events topic."
     )
+    max_buffered_messages: int = Field(
+        20_000, ge=1, le=10_000_000,
+        description="Most raw messages a worker holds consumed and not yet landed (normalizing, queued, "
+                    "landing). At the bound it pauses its partitions until landing catches up, so a store "
+                    "outage costs memory up to this many messages (each at most max_record_bytes) and no more.",
+    )
+    fetch_buffer_kbytes: int = Field(
+        65_536, ge=1024, le=2_097_151,
+        description="Most KiB librdkafka prefetches ahead of the ingest loop (queued.max.messages.kbytes); "
+                    "memory held beside max_buffered_messages.",
+    )
     fingerprint_key: SecretStr | None = Field(
         None, min_length=32,
         description="Key of the HMAC fingerprints in redaction markers. Workers that share a store must "
@@ -366,6 +377,13 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(Path("var"), description="Everything local lives here.")
+    role: Literal["all", "ingest", "land"] = Field(
+        "all",
+        description="all: consume the raw topics, land in the store and detect (every worker, with a ClickHouse "
+                    "server). ingest: normalize and forward to the events and dead-letters topics without "
+                    "opening the store (scale these out). land: the one process that owns the store (chDB "
+                    "opens in one process): lands the events and dead-letters topics, deduplicated, and detects.",
+    )
     topic_prefix: str = Field("aispm.", description="Prepended to every topic name.")
     kafka: KafkaSettings = KafkaSettings()
     clickhouse: ClickHouseSettings = ClickHouseSettings()

@@ -213,7 +213,7 @@ class _Landing:
             report.duplicates += new.duplicates
             landed_by_file = dict(new.frame.group_by("kafka_topic").len().iter_rows())
             if new.frame.height:
-                prepared = self.stage.prepare_frame(new.frame)
+                prepared = self.stage.prepare_decoded(new.frame, [], messages=0)
                 self.stage.commit(prepared)
                 report.findings += prepared.findings
                 report.alerts += len(prepared.plan.latest)

@@ -49,7 +49,7 @@ from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
 if TYPE_CHECKING:
     from streams.settings import Settings
 
-__all__ = ["DetectionMetrics", "DetectionStage", "MemoryDetectionStore", "PreparedDetection"]
+__all__ = ["DetectionMetrics", "DetectionStage", "MemoryDetectionStore", "PreparedDetection", "decode_messages"]
 
 log = logging.getLogger(__name__)
 
@@ -177,12 +177,6 @@ class DetectionStage:
             identity=IdentityStage(store=store), send_remediation=send_remediation,
         )
 
-    def prepare_frame(self, frame: pl.DataFrame) -> PreparedDetection:
-        """A checked events frame (as landed) -> a prepared batch: the rows some rule can match as dicts,
-        every row for the clock, the anomaly windows and the address bindings."""
-        binders = binding_rows(frame) if self.identity is not None else None
-        return self.prepare_events(self._readable(frame), seen=frame.height, windowed=frame, binders=binders)
-
     def _readable(self, frame: pl.DataFrame) -> list[dict]:
         """The frame's rows some rule can match, as dicts; the newest of all its rows moves the clock."""
         newest = frame["time"].max() if frame.height else None
@@ -206,34 +200,23 @@ class DetectionStage:
         match become dicts (the engine's ``candidates``), the rest count for the clock alone. A JSON
         array of event dicts is read too (any other producer's, or a test's).
         """
-        frames: list[pl.DataFrame] = []
-        events: list[dict] = []
-        bad = 0
-        for value in values:
-            try:
-                if is_encoded_events(value):
-                    frames.append(decode_events(value))
-                    continue
-                batch = orjson.loads(value)
-                if not isinstance(batch, list):
-                    raise TypeError("expected a batch of events")
-            except (ValueError, TypeError) as error:  # not ours to crash on; the raw data is in ClickHouse
-                log.error("skipping an events-topic message that is not a batch of events: %s", error)
-                bad += 1
-                continue
-            events.extend(batch)
+        frame, events, bad = decode_messages(values)
+        return self.prepare_decoded(frame, events, messages=len(values), bad_messages=bad)
+
+    def prepare_decoded(self, frame: pl.DataFrame | None, events: list[dict], *, messages: int,
+                        bad_messages: int = 0) -> PreparedDetection:
+        """``prepare`` of messages already decoded (``decode_messages``): the frame, and events as dicts.
+        A landed frame alone (a backfill's) is ``prepare_decoded(frame, [], messages=0)``."""
         seen = len(events)
         from_json = list(events)
-        frame = None
-        if frames:
-            frame = pl.concat(frames, how="vertical")
-            seen += frame.height
-            events.extend(self._readable(frame))
         binders = None
-        if self.identity is not None and frame is not None:
-            binders = from_json + binding_rows(frame)
-        return self.prepare_events(events, messages=len(values), bad_messages=bad, seen=seen, windowed=frame,
-                                   binders=binders)
+        if frame is not None:
+            seen += frame.height
+            events = events + self._readable(frame)
+            if self.identity is not None:
+                binders = from_json + binding_rows(frame)
+        return self.prepare_events(events, messages=messages, bad_messages=bad_messages, seen=seen,
+                                   windowed=frame, binders=binders)
 
     def prepare_events(self, events: list[dict], *, messages: int = 0, bad_messages: int = 0,
                        seen: int | None = None, windowed: pl.DataFrame | None = None,
@@ -322,6 +305,28 @@ class DetectionStage:
         if self._last_sweep_ms is None or now_ms - self._last_sweep_ms >= SWEEP_EVERY_MS:
             rule_state_tools.sweep(view, now_ms - SWEEP_GRACE_MS)
             self._last_sweep_ms = now_ms
+
+
+def decode_messages(values: list[bytes]) -> tuple[pl.DataFrame | None, list[dict], int]:
+    """Events-topic messages -> (their Arrow batches as one frame or None, events of JSON arrays, how
+    many messages were neither). A message that is neither is skipped and logged, never raised on."""
+    frames: list[pl.DataFrame] = []
+    events: list[dict] = []
+    bad = 0
+    for value in values:
+        try:
+            if is_encoded_events(value):
+                frames.append(decode_events(value))
+                continue
+            batch = orjson.loads(value)
+            if not isinstance(batch, list):
+                raise TypeError("expected a batch of events")
+        except (ValueError, TypeError) as error:  # not ours to crash on; the raw data is in ClickHouse
+            log.error("skipping an events-topic message that is not a batch of events: %s", error)
+            bad += 1
+            continue
+        events.extend(batch)
+    return (pl.concat(frames, how="vertical") if frames else None), events, bad
 
 
 class MemoryDetectionStore:

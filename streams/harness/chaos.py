@@ -90,8 +90,28 @@ class FlakyStore(Store):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+# Where an ingest worker (``AISPM_ROLE=ingest``, no store) can be made to die: its batch forwarded to the
+# events topic, its offsets not committed, so the worker taking its partitions over forwards it again.
+INGEST_CRASH_POINT = "after:send_events"
+
+
+def _crash_after_forwarding(control: Path) -> None:
+    from streams.runtime.app import IngestService
+
+    forward = IngestService._send_events
+
+    def send_events(self: IngestService, messages: list[tuple[int, bytes]]) -> None:
+        forward(self, messages)
+        crash = control / CRASH_FILE
+        if messages and crash.exists() and crash.read_text().strip() == INGEST_CRASH_POINT:
+            crash.unlink(missing_ok=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    IngestService._send_events = send_events  # type: ignore[method-assign]
+
+
 def _worker_main() -> int:
-    """`aispm up` with a FlakyStore."""
+    """`aispm up` with a FlakyStore (an ingest worker, which has no store, dies after forwarding instead)."""
     import logging
 
     from streams.runtime.worker import run_worker
@@ -99,7 +119,10 @@ def _worker_main() -> int:
 
     logging.basicConfig(level=logging.WARNING)
     control = Path(os.environ[CONTROL_ENV])
-    run_worker(load_settings(), store_factory=lambda settings: FlakyStore(settings, control))
+    settings = load_settings()
+    if settings.role == "ingest":
+        _crash_after_forwarding(control)
+    run_worker(settings, store_factory=lambda settings: FlakyStore(settings, control))
     return 0
 
 
@@ -131,7 +154,11 @@ def _free_port() -> int:
 
 
 class Run:
-    def __init__(self, root: Path, bootstrap: str, name: str) -> None:
+    """One worker process; ``shared_with`` puts it on another run's topics and consumer group (several
+    workers of one deployment), ``env`` adds settings (e.g. ``AISPM_ROLE``)."""
+
+    def __init__(self, root: Path, bootstrap: str, name: str, *, shared_with: Run | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.data_dir = root / name
         self.control = self.data_dir / "chaos"
         self.control.mkdir(parents=True)
@@ -141,6 +168,7 @@ class Run:
             "AISPM_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
             "AISPM_QUERY__PORT": str(_free_port()),
             "AISPM_WEB_PORT": str(_free_port()),
+            "AISPM_OPS__PORT": str(_free_port()),
             "AISPM_TOPIC_PREFIX": f"{name}-{uuid.uuid4().hex[:6]}.",
             "AISPM_KAFKA__GROUP_ID": f"{name}-{uuid.uuid4().hex[:6]}",
             "AISPM_QUERY__MAX_ROWS": "5000000",
@@ -150,6 +178,10 @@ class Run:
             "AISPM_INGEST__FINGERPRINT_KEY": CHAOS_FINGERPRINT_KEY,
             CONTROL_ENV: str(self.control),
         })
+        if shared_with is not None:
+            for key in ("AISPM_TOPIC_PREFIX", "AISPM_KAFKA__GROUP_ID"):
+                self.env[key] = shared_with.env[key]
+        self.env.update(env or {})
         self.settings = settings_for_environment(self.env)
         self.process: subprocess.Popen | None = None
 
@@ -226,6 +258,46 @@ class Run:
             consumer.close()
         return {tp.partition: tp.offset for tp in found if tp.offset >= 0}
 
+    def stats(self) -> dict:
+        from streams.runtime.query import remote_stats
+
+        return remote_stats(self.settings)
+
+    def peak_rss_mb(self) -> float | None:
+        """The worker process's peak resident memory (VmHWM), its normalizing processes not included."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text() if self.process else ""
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return None
+
+    def events_on_topic(self) -> tuple[int, int]:
+        """(events, distinct event ids) on the events topic: more events than ids means batches were
+        forwarded more than once."""
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+        from streams.normalize.batch import decode_events
+        from streams.runtime.kafka import Topics, consumer_config
+
+        topic = Topics.from_settings(self.settings).events
+        consumer = Consumer(consumer_config(self.settings, self.settings.kafka.bootstrap_servers or "",
+                                            group_id=f"count-{uuid.uuid4()}") | {"enable.auto.commit": False})
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(self.settings.kafka.partitions)])
+        rows, ids = 0, set()
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < 3:
+            for message in consumer.consume(1000, timeout=0.5):
+                if message.error() is None:
+                    column = decode_events(message.value())["event_id"]
+                    rows += column.len()
+                    ids.update(column.to_list())
+                    quiet_since = time.monotonic()
+        consumer.close()
+        return rows, len(ids)
+
     def alerts_on_topic(self) -> dict[str, int]:
         from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
@@ -293,8 +365,13 @@ def run_clean(root: Path, bootstrap: str, messages: list[tuple[str, bytes, bytes
     run.start()
     try:
         result = RunResult(sent=run.produce(messages))
-        run.wait_settled(None, None, timeout_s)
-        # Without a figure to wait for, settle twice: the first wait can see an empty events topic.
+        # Every message landed first: settling alone passed on a loaded machine before the worker had
+        # forwarded anything (an empty events topic is settled), and the expected result had no alerts.
+        deadline = time.monotonic() + timeout_s
+        while run.stats()["ingest"]["messages"] < result.sent:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the clean run did not land its input; see {run.data_dir}/run/worker.log")
+            time.sleep(0.5)
         run.wait_settled(None, None, timeout_s)
         run.collect(result)
     finally:
@@ -346,6 +423,100 @@ def run_with_faults(root: Path, bootstrap: str, messages: list[tuple[str, bytes,
         run.stop()
     result.wall_s = round(time.monotonic() - started, 1)
     return result
+
+
+def run_scaled(root: Path, bootstrap: str, messages: list[tuple[str, bytes, bytes]], expected: RunResult,
+               *, timeout_s: float) -> tuple[RunResult, dict[str, Any]]:
+    """Two ingest workers in one group (``AISPM_ROLE=ingest``) and the landing worker (``land``), which
+    owns the store; one ingest worker is SIGKILLed mid-stream, right after forwarding a batch whose
+    offsets it had not committed, and is not restarted: the other takes its partitions over."""
+    lander = Run(root, bootstrap, "scaled-land", env={"AISPM_ROLE": "land"})
+    ingest_env = {"AISPM_ROLE": "ingest", "AISPM_INGEST__NORMALIZE_PROCESSES": "0",
+                  "AISPM_INGEST__BATCH_SIZE": "1000"}
+    ingesters = [Run(root, bootstrap, f"scaled-ingest-{n}", shared_with=lander, env=ingest_env) for n in (1, 2)]
+    started = time.monotonic()
+    result = RunResult()
+    facts: dict[str, Any] = {}
+    runs = [lander, *ingesters]
+    try:
+        for run in runs:
+            run.start()
+        third = len(messages) // 3
+        victim, survivor = ingesters
+        # A trickle until both joined and work (the second to join may find the first part consumed).
+        sent_until, deadline = 0, time.monotonic() + 90
+        while min(run.stats()["ingest"]["messages"] for run in ingesters) == 0:
+            if time.monotonic() > deadline or sent_until >= third:
+                raise TimeoutError("the two ingest workers did not both receive messages")
+            result.sent += lander.produce(messages[sent_until:sent_until + 100])
+            sent_until += 100
+            time.sleep(0.5)
+        result.sent += lander.produce(messages[sent_until:third])
+        (victim.control / CRASH_FILE).write_text(INGEST_CRASH_POINT)
+        result.sent += lander.produce(messages[third:2 * third])
+        deadline = time.monotonic() + 30
+        while victim.process is not None and victim.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        facts["killed_after_forwarding"] = victim.process is not None and victim.process.returncode == -signal.SIGKILL
+        victim.kill()
+        result.kills.append(INGEST_CRASH_POINT if facts["killed_after_forwarding"] else "random")
+        result.sent += lander.produce(messages[2 * third:])
+        lander.wait_settled(len(expected.event_ids), expected.dead_letter_ids, timeout_s)
+        lander.collect(result)
+        facts["events_on_topic"], facts["distinct_on_topic"] = lander.events_on_topic()
+        facts["survivor_messages"] = survivor.stats()["ingest"]["messages"]
+        facts["duplicates_dropped_by_lander"] = lander.stats()["ingest"]["duplicates_skipped"]
+    finally:
+        for run in runs:
+            run.stop()
+    result.wall_s = round(time.monotonic() - started, 1)
+    return result, facts
+
+
+def run_store_outage(root: Path, bootstrap: str, messages: list[tuple[str, bytes, bytes]], expected: RunResult,
+                     *, outage_s: float, max_buffered: int, batch_size: int,
+                     timeout_s: float) -> tuple[RunResult, dict[str, Any]]:
+    """One worker whose store fails for ``outage_s`` while most of the input arrives. The worker's
+    buffer is bounded by ``max_buffered`` messages (``AISPM_INGEST__MAX_BUFFERED_MESSAGES``)."""
+    run = Run(root, bootstrap, "outage", env={"AISPM_INGEST__MAX_BUFFERED_MESSAGES": str(max_buffered),
+                                              "AISPM_INGEST__BATCH_SIZE": str(batch_size)})
+    started = time.monotonic()
+    result = RunResult()
+    facts: dict[str, Any] = {"bound": max_buffered}
+    run.start()
+    try:
+        fifth = len(messages) // 5
+        result.sent += run.produce(messages[:fifth])
+        deadline = time.monotonic() + 60
+        while run.stats()["ingest"]["messages"] < result.sent:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the first part of the input did not land before the outage")
+            time.sleep(0.2)
+        facts["rss_before_outage_mb"] = run.peak_rss_mb()
+        (run.control / OUTAGE_FILE).touch()
+        outage_began = time.monotonic()
+        result.sent += run.produce(messages[fifth:])  # under load: the rest arrives during the outage
+        held: list[int] = []
+        while time.monotonic() - outage_began < outage_s:
+            ingest = run.stats()["ingest"]
+            held.append(ingest["buffer"]["messages"])
+            time.sleep(0.25)
+        during = run.stats()["ingest"]
+        facts["landed_during_outage"] = during["messages"]
+        facts["most_held_during_outage"] = max(held)
+        (run.control / OUTAGE_FILE).unlink()
+        result.outage_s = outage_s
+        run.wait_settled(len(expected.event_ids), expected.dead_letter_ids, timeout_s)
+        facts["catch_up_s"] = round(time.monotonic() - outage_began - outage_s, 1)
+        run.collect(result)
+        buffer = run.stats()["ingest"]["buffer"]
+        facts |= {"buffer_peak": buffer["peak"], "pauses": buffer["pauses"], "paused_s": buffer["paused_s"],
+                  "retries": run.stats()["detection"]["retries"], "peak_rss_mb": run.peak_rss_mb()}
+        facts["events_on_topic"], facts["distinct_on_topic"] = run.events_on_topic()
+    finally:
+        run.stop()
+    result.wall_s = round(time.monotonic() - started, 1)
+    return result, facts
 
 
 def compare(expected: RunResult, actual: RunResult) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import faust
 
 from streams.detect.stage import DetectionStage
 from streams.runtime.kafka import Topics
+from streams.runtime.landing import EventsLander
 from streams.runtime.retry import backoff_delays, describe
 from streams.settings import Settings
 
@@ -32,7 +33,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def register_detection_agent(app: faust.App, settings: Settings, *, stage: DetectionStage) -> None:
+def register_detection_agent(app: faust.App, settings: Settings, *, stage: DetectionStage,
+                             lander: EventsLander | None = None) -> None:
+    """The detection agent; with ``lander`` (``AISPM_ROLE=land``) it lands each batch's new events too,
+    after their detections were committed (see streams/runtime/landing.py), and a second agent lands
+    the dead-letters topic."""
     topics = Topics.from_settings(settings)
     events_topic = app.topic(topics.events, value_serializer="raw", key_serializer="raw",
                              partitions=settings.kafka.partitions)
@@ -66,8 +71,28 @@ def register_detection_agent(app: faust.App, settings: Settings, *, stage: Detec
                                               within=settings.detection.batch_interval_s):
             values: list[Any] = [event.value for event in batch]
             async with one_at_a_time:
-                prepared = await until_done(lambda values=values: stage.prepare(values), "detecting a batch")
+                if lander is None:
+                    prepared = await until_done(lambda values=values: stage.prepare(values), "detecting a batch")
+                    await until_done(lambda prepared=prepared: stage.commit(prepared), "recording a batch's alerts")
+                    continue
+                landing = await until_done(lambda values=values: lander.new(values), "finding a batch's new events")
+                prepared = await until_done(
+                    lambda landing=landing: stage.prepare_decoded(landing.frame, landing.events,
+                                                                  messages=landing.messages,
+                                                                  bad_messages=landing.bad_messages),
+                    "detecting a batch")
                 await until_done(lambda prepared=prepared: stage.commit(prepared), "recording a batch's alerts")
+                await until_done(lambda landing=landing: lander.insert(landing), "landing a batch's events")
+
+    if lander is not None:
+        dead_letters_topic = app.topic(topics.dead_letters, value_serializer="raw", key_serializer="raw",
+                                       partitions=settings.kafka.partitions)
+
+        @app.agent(dead_letters_topic, name="aispm-land-dead-letters")
+        async def land_dead_letters(stream: faust.StreamT) -> None:
+            async for batch in stream.take_events(500, within=settings.detection.batch_interval_s):
+                values = [event.value for event in batch]
+                await until_done(lambda values=values: lander.land_dead_letters(values), "landing dead letters")
 
     if stage.anomaly is not None:
         @app.timer(interval=max(1.0, settings.anomaly.close_every_s))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from types import SimpleNamespace
 from typing import Any
 
 import faust
@@ -23,17 +24,38 @@ from streams.runtime.faust_transport import Transport
 from streams.runtime.gc_tuning import tune_for_streaming
 from streams.runtime.ingest import IngestLoop, IngestMetrics, LandingTargets
 from streams.runtime.kafka import Topics, consumer_config, faust_broker_settings, producer_config
+from streams.runtime.landing import EventsLander
 from streams.runtime.query import QueryServer, clear_worker_state, ensure_token, write_worker_state
-from streams.runtime.store import Store
+from streams.runtime.store import NewEvents, Store
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class IngestService(Service):
-    """Hosts the batch landing loop (confluent-kafka, own thread) and the query endpoint."""
+class _NoStore:
+    """The store of a worker that has none (``AISPM_ROLE=ingest``): its endpoint serves counters only."""
 
-    def __init__(self, *, settings: Settings, bootstrap: str, store: Store, detectors: Detectors,
+    def __init__(self) -> None:
+        self.analyst = SimpleNamespace(slots=1)  # the endpoint sizes its query threads from it
+
+    def query(self, sql: str, parameters: dict | None = None) -> tuple[list[str], list[tuple]]:
+        raise RuntimeError("this worker opens no store (AISPM_ROLE=ingest): query the landing worker")
+
+    def cancel_queries(self) -> None:
+        pass
+
+    def migrated(self) -> bool:
+        return True
+
+
+class IngestService(Service):
+    """Hosts the batch landing loop (confluent-kafka, own thread) and the query endpoint.
+
+    By role (``AISPM_ROLE``): ``all`` runs the loop against the store; ``ingest`` runs it without one
+    (nothing deduplicated or inserted here: events and dead letters go to their topics only, every
+    event with its raw record); ``land`` runs no loop (its agents land the topics)."""
+
+    def __init__(self, *, settings: Settings, bootstrap: str, store: Store | None, detectors: Detectors,
                  detection_metrics: DetectionMetrics, alert_producer: Any, anomaly: AnomalyStage | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -58,6 +80,33 @@ class IngestService(Service):
                 "ingest_running": bool(self.loop_runner and self.loop_runner.alive)}
 
     async def on_start(self) -> None:
+        settings = self.settings
+        if settings.role != "land":
+            self._start_ingest_loop()
+        else:
+            self.metrics.note_assignment(set(), added=True)  # no raw consumer to join: ready once up
+        store: Any = self.store if self.store is not None else _NoStore()
+        self.query_server = QueryServer(
+            store=store, stats=self.stats, token=ensure_token(settings), port=settings.query.port,
+            timeout_s=settings.query.timeout_s,
+        )
+        await self.query_server.start()
+        from streams.runtime.metrics import OpsServer, StatsCollector
+
+        self.ops_server = OpsServer(
+            host=settings.ops.host, port=settings.ops.port, collector=StatsCollector(self.stats, self.metrics),
+            alive=self._alive, store_ping=store.migrated,
+            max_backlog=settings.ops.ready_max_backlog, store_check_s=settings.ops.store_check_s,
+        )
+        await self.ops_server.start()
+        write_worker_state(settings, query_port=settings.query.port, bootstrap=self.bootstrap, role=settings.role)
+        log.info("aispm worker (role %s) ready: query endpoint on 127.0.0.1:%d, metrics and health on %s:%d",
+                 settings.role, settings.query.port, settings.ops.host, settings.ops.port)
+
+    def _alive(self) -> bool:
+        return self.settings.role == "land" or bool(self.loop_runner and self.loop_runner.alive)
+
+    def _start_ingest_loop(self) -> None:
         from confluent_kafka import Consumer, Producer
 
         settings = self.settings
@@ -86,17 +135,20 @@ class IngestService(Service):
                 raw_cap=settings.ingest.dead_letter_raw_cap, redact_bodies=settings.ingest.redact_bodies,
                 policy_file=settings.detection.policy_file, redactor=redactor,
             )
+        if self.store is not None:
+            targets = LandingTargets(
+                new_events=self.store.new_events, insert_events=self.store.insert_events,
+                land_dead_letters=self.store.land_dead_letters, send_events=self._send_events,
+                send_dead_letters=self._send_dead_letters, enrich=self.detectors.enrich)
+        else:  # AISPM_ROLE=ingest: the landing worker deduplicates and lands what is forwarded
+            targets = LandingTargets(
+                new_events=lambda frame: NewEvents(frame, [], 0), insert_events=lambda new: None,
+                land_dead_letters=lambda rows: None, send_events=self._send_events,
+                send_dead_letters=self._send_dead_letters, enrich=self.detectors.enrich)
         self.loop_runner = IngestLoop(
             consumer=consumer,
             family_by_topic=family_by_topic,
-            targets=LandingTargets(
-                new_events=self.store.new_events,
-                insert_events=self.store.insert_events,
-                land_dead_letters=self.store.land_dead_letters,
-                send_events=self._send_events,
-                send_dead_letters=self._send_dead_letters,
-                enrich=self.detectors.enrich,
-            ),
+            targets=targets,
             batch_size=settings.ingest.batch_size,
             flush_interval_s=settings.ingest.flush_interval_s,
             max_record_bytes=settings.ingest.max_record_bytes,
@@ -105,28 +157,14 @@ class IngestService(Service):
             events_per_message=settings.ingest.events_per_message,
             events_partitions=events_partitions,
             metrics=self.metrics,
+            max_buffered_messages=settings.ingest.max_buffered_messages,
             normalizer=self.normalize_pool,
             redactor=redactor,
-            raw_wanted=self.detectors.candidates(),
+            # The landing worker stores what it receives: every event travels with its raw record then.
+            raw_wanted=self.detectors.candidates() if self.store is not None else None,
         )
         tune_for_streaming()  # everything start-up makes exists now
         self.loop_runner.start()
-        self.query_server = QueryServer(
-            store=self.store, stats=self.stats, token=ensure_token(settings), port=settings.query.port,
-            timeout_s=settings.query.timeout_s,
-        )
-        await self.query_server.start()
-        from streams.runtime.metrics import OpsServer, StatsCollector
-
-        self.ops_server = OpsServer(
-            host=settings.ops.host, port=settings.ops.port, collector=StatsCollector(self.stats, self.metrics),
-            alive=lambda: bool(self.loop_runner and self.loop_runner.alive), store_ping=self.store.migrated,
-            max_backlog=settings.ops.ready_max_backlog, store_check_s=settings.ops.store_check_s,
-        )
-        await self.ops_server.start()
-        write_worker_state(settings, query_port=settings.query.port, bootstrap=self.bootstrap)
-        log.info("aispm worker ready: query endpoint on 127.0.0.1:%d, metrics and health on %s:%d",
-                 settings.query.port, settings.ops.host, settings.ops.port)
 
     async def on_stop(self) -> None:
         clear_worker_state(self.settings)
@@ -202,9 +240,11 @@ def produce_all(producer: Any, topic: str, messages: list[tuple[int | None, byte
                            f"within {timeout_s:.0f} s: {failures[:3]}")
 
 
-def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App:
+def create_app(settings: Settings, *, bootstrap: str, store: Store | None) -> faust.App:
+    """The worker's app for ``settings.role``; ``store`` is None for ``ingest`` (it opens none)."""
     app = faust.App(
-        "aispm",
+        # An ingest worker runs no agent: in a group of its own it cannot make the detection group rebalance.
+        "aispm" if settings.role != "ingest" else "aispm-ingest-only",
         **faust_broker_settings(settings, bootstrap),
         store="memory://",
         autodiscover=False,
@@ -227,6 +267,13 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
     detection_metrics = DetectionMetrics()
     alert_producer = Producer(producer_config(settings, bootstrap))
     topics = Topics.from_settings(settings)
+    ingest = IngestService(settings=settings, bootstrap=bootstrap, store=store, detectors=detectors,
+                           detection_metrics=detection_metrics, alert_producer=alert_producer, anomaly=None)
+    app.aispm_ingest = ingest  # type: ignore[attr-defined]
+    services: list[Service] = [ingest]
+    app.aispm_services = services  # type: ignore[attr-defined]
+    if store is None:  # an ingest worker: no store, no detection, no scheduled jobs
+        return app
     stage = DetectionStage.configured(
         settings, detectors=detectors, store=store, metrics=detection_metrics,
         send_alerts=lambda messages: produce_all(alert_producer, topics.alerts,
@@ -234,13 +281,9 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store) -> faust.App
         send_remediation=lambda messages: produce_all(alert_producer, topics.remediation,
                                                       [(None, key, value) for key, value in messages]),
     )
-    anomaly = stage.anomaly
-    register_detection_agent(app, settings, stage=stage)
-    ingest = IngestService(settings=settings, bootstrap=bootstrap, store=store, detectors=detectors,
-                           detection_metrics=detection_metrics, alert_producer=alert_producer, anomaly=anomaly)
-    app.aispm_ingest = ingest  # type: ignore[attr-defined]
-    services: list[Service] = [ingest]
+    ingest.anomaly = stage.anomaly
+    lander = EventsLander(store, ingest.metrics) if settings.role == "land" else None
+    register_detection_agent(app, settings, stage=stage, lander=lander)
     if settings.scheduler.enabled:
         services.append(SchedulerService(settings=settings, store=store))
-    app.aispm_services = services  # type: ignore[attr-defined]
     return app

@@ -248,6 +248,23 @@ class IngestMetrics:
         """Per partition, the offset after the last record landed (stored for commit)."""
         self.assigned: set[tuple[str, int]] | None = None
         """Partitions the group gave this worker's ingest consumer; None until it joined."""
+        self.buffered_messages = 0
+        """Raw messages consumed and not landed yet (normalizing, queued or landing)."""
+        self.buffered_peak = 0
+        self.buffer_bound: int | None = None
+        self.pauses = 0
+        """Times the consumer paused its partitions because the buffer was full."""
+        self.paused_s = 0.0
+
+    def note_buffered(self, change: int) -> None:
+        with self._lock:
+            self.buffered_messages += change
+            self.buffered_peak = max(self.buffered_peak, self.buffered_messages)
+
+    def note_paused(self, seconds: float, *, began: bool) -> None:
+        with self._lock:
+            self.pauses += began
+            self.paused_s += seconds
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -304,6 +321,9 @@ class IngestMetrics:
                 "stage_seconds": {stage: round(seconds, 3) for stage, seconds in self.stage_seconds.items()},
                 "last_error": self.last_error,
                 "uptime_s": round(time.time() - self.started_at, 3),
+                "buffer": {"messages": self.buffered_messages, "peak": self.buffered_peak,
+                           "bound": self.buffer_bound, "pauses": self.pauses,
+                           "paused_s": round(self.paused_s, 3)},
             }
 
     def note_delivered(self, offsets: dict[tuple[str, int], int]) -> None:
@@ -434,7 +454,11 @@ class IngestLoop:
     Two threads in a pipeline: one consumes and normalizes batch N+1 (Python, holds the GIL) while the
     other lands batch N in ClickHouse and the downstream topics (chDB and librdkafka release the GIL),
     then hands batch N's offsets back to the first thread to store for commit. At most
-    ``queue_depth`` batches wait between them.
+    ``queue_depth`` batches wait between them, and at most ``max_buffered_messages`` messages are
+    held consumed and not landed: when the store is down the lander retries while the consuming
+    thread pauses its partitions and keeps polling (heartbeats, rebalances, ``max.poll.interval.ms``)
+    without taking messages, then resumes once the lander caught up. Nothing is committed for a batch
+    that did not land, and a batch forwarded once is not forwarded again by its retries.
     """
 
     def __init__(self, *, consumer: Any, family_by_topic: dict[str, str], targets: LandingTargets,
@@ -442,6 +466,7 @@ class IngestLoop:
                  redact_bodies: bool, events_per_message: int, events_partitions: int = 1,
                  metrics: IngestMetrics | None = None,
                  queue_depth: int = 2,
+                 max_buffered_messages: int | None = None,
                  normalizer: Any = None,
                  redactor: Redactor | None = None, raw_wanted: pl.Expr | None = None) -> None:
         self.consumer = consumer
@@ -465,6 +490,13 @@ class IngestLoop:
         self._queue: queue.Queue[PreparedBatch | None] = queue.Queue(maxsize=queue_depth)
         self._thread: threading.Thread | None = None
         self._landed: deque[dict[tuple[str, int], int]] = deque()  # landed offsets, not yet stored
+        self.max_buffered_messages = max_buffered_messages
+        """Most messages consumed and not landed; None: only ``queue_depth`` bounds them."""
+        self.metrics.buffer_bound = max_buffered_messages
+        self._paused_since: float | None = None
+        self._carried: list[Any] = []
+        """Messages a paused consumer still returned (a partition assigned meanwhile) and could not seek
+        back to: they open the next batch (counted as buffered), never dropped."""
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="aispm-ingest", daemon=True)
@@ -491,8 +523,12 @@ class IngestLoop:
                 if pending is not None and self._ready(pending):
                     self._queue_prepared(self._finish_preparing(pending))
                     pending = None
+                room = self._wait_for_room(pending)
+                if room is None:
+                    continue
                 with self.metrics.timed("collect"):
-                    batch = self._collect(stop_early=None if pending is None else partial(self._ready, pending))
+                    batch = self._collect(stop_early=None if pending is None else partial(self._ready, pending),
+                                          limit=room)
                 if pending is not None:
                     self._queue_prepared(self._finish_preparing(pending))
                     pending = None
@@ -546,22 +582,85 @@ class IngestLoop:
                     return
                 except queue.Full:
                     self._store_landed_offsets()
+                    self._hold(0)
+
+    def _wait_for_room(self, pending: PendingBatch | list[Any] | None) -> int | None:
+        """How many messages the next batch may take: until a whole batch fits under
+        ``max_buffered_messages``, the partitions stay paused (None: look at ``pending`` again first)."""
+        if self.max_buffered_messages is None:
+            self._resume()  # paused only while the lander's queue was full
+            return self.batch_size
+        wanted = min(self.batch_size, self.max_buffered_messages)
+        with self.metrics.timed("wait_for_room"):
+            while not self._stop.is_set():
+                room = self.max_buffered_messages - self.metrics.buffered_messages
+                if room >= wanted:
+                    self._resume()
+                    return min(self.batch_size, room)
+                if pending is not None and self._ready(pending):
+                    return None  # queue the batch that finished normalizing before waiting on
+                self._store_landed_offsets()
+                self._hold(0.2)
+        return None
+
+    def _hold(self, wait_s: float) -> None:
+        """Serve the group (heartbeats, rebalances, the poll interval) with every partition paused."""
+        from confluent_kafka import KafkaException, TopicPartition
+
+        if self.consumer is None:
+            time.sleep(wait_s)
+            return
+        if self._paused_since is None:
+            self._paused_since = time.monotonic()
+            self.metrics.note_paused(0, began=True)
+            log.warning("ingest buffer full (%d messages not landed): pausing consumption until landing catches up",
+                        self.metrics.buffered_messages)
+        assignment = self.consumer.assignment()
+        if assignment:
+            self.consumer.pause(assignment)  # again each time: a rebalance hands partitions over unpaused
+        for message in self.consumer.consume(num_messages=1, timeout=wait_s):
+            if message.error() is not None:
+                continue
+            try:  # a partition assigned between the pause and the poll: read it again later
+                self.consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
+                self.consumer.pause([TopicPartition(message.topic(), message.partition())])
+            except KafkaException:
+                self._carried.append(message)
+                self.metrics.note_buffered(1)
+
+    def _resume(self) -> None:
+        if self._paused_since is None:
+            return
+        assignment = self.consumer.assignment()
+        if assignment:
+            self.consumer.resume(assignment)
+        self.metrics.note_paused(time.monotonic() - self._paused_since, began=False)
+        log.warning("ingest buffer has room again: consuming")
+        self._paused_since = None
 
     def _note_error(self, message: str) -> None:
         self.metrics.last_error = message
 
-    def _collect(self, stop_early: Callable[[], bool] | None = None) -> list[Any]:
-        """Up to batch_size messages, waiting at most flush_interval_s after the first one; no longer
-        than until ``stop_early()`` says so."""
-        batch: list[Any] = []
+    def _collect(self, stop_early: Callable[[], bool] | None = None, limit: int | None = None) -> list[Any]:
+        """Up to ``limit`` (batch_size) messages, waiting at most flush_interval_s after the first one; no
+        longer than until ``stop_early()`` says so. Counted as buffered until their batch lands."""
+        size = self.batch_size if limit is None else limit
+        carried, self._carried = self._carried, []  # counted when the paused consumer returned them
+        batch = list(carried)
+        try:
+            return self._collect_more(batch, size, stop_early)
+        finally:
+            self.metrics.note_buffered(len(batch) - len(carried))
+
+    def _collect_more(self, batch: list[Any], size: int, stop_early: Callable[[], bool] | None) -> list[Any]:
         deadline: float | None = None
-        while len(batch) < self.batch_size and not self._stop.is_set():
+        while len(batch) < size and not self._stop.is_set():
             timeout = self.flush_interval_s if deadline is None else max(0.0, deadline - time.monotonic())
             if stop_early is not None:
                 if stop_early():
                     break
                 timeout = min(timeout, _PENDING_POLL_S)
-            for message in self.consumer.consume(num_messages=self.batch_size - len(batch), timeout=timeout):
+            for message in self.consumer.consume(num_messages=size - len(batch), timeout=timeout):
                 error = message.error()
                 if error is not None:  # transient broker/partition errors; librdkafka retries itself
                     log.warning("consumer error: %s", error)
@@ -617,6 +716,7 @@ class IngestLoop:
             # Once a batch could not land, later batches must not land either: storing their (higher)
             # offsets would commit past the failed one. They are all redelivered on the next start.
             landing = landing and self._land_with_retry(prepared)
+            self.metrics.note_buffered(-prepared.messages)
 
     def _land_with_retry(self, prepared: PreparedBatch) -> bool:
         """Land a batch; on a store or broker failure retry with backoff instead of losing it.

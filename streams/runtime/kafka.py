@@ -118,6 +118,7 @@ def consumer_config(settings: Settings, bootstrap: str, group_id: str | None = N
         "heartbeat.interval.ms": max(1000, settings.kafka.session_timeout_ms // 3),
         "fetch.max.bytes": 64 << 20,
         "max.partition.fetch.bytes": 8 << 20,
+        "queued.max.messages.kbytes": settings.ingest.fetch_buffer_kbytes,
     }
 
 

@@ -105,6 +105,18 @@ class StatsCollector:
                                      "Raw-topic partitions assigned to this worker (-1 before it joined).")
         assigned.add_metric([], positions["assigned"] if positions["joined"] else -1)
         yield assigned
+        buffer = ingest.get("buffer") or {}
+        for name, key, text in (
+            ("aispm_ingest_buffered_messages", "messages", "Raw messages consumed and not landed yet."),
+            ("aispm_ingest_buffered_messages_peak", "peak", "Most raw messages held at once since start."),
+            ("aispm_ingest_buffer_bound_messages", "bound", "AISPM_INGEST__MAX_BUFFERED_MESSAGES (-1: none)."),
+        ):
+            gauge = GaugeMetricFamily(name, text)
+            gauge.add_metric([], -1 if buffer.get(key) is None else buffer[key])
+            yield gauge
+        pauses = CounterMetricFamily("aispm_ingest_pauses", "Times consumption paused on a full buffer.")
+        pauses.add_metric([], buffer.get("pauses", 0))
+        yield pauses
 
         detection = stats.get("detection") or {}
         for name, key, text in (

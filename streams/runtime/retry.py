@@ -7,6 +7,7 @@ with the same backoff; none of them drops a batch or crashes on an outage.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -16,11 +17,16 @@ __all__ = ["backoff_delays", "describe", "until_done"]
 T = TypeVar("T")
 
 
-def backoff_delays(first_s: float = 0.5, most_s: float = 30.0) -> Iterator[float]:
-    """0.5 s, doubling, at most 30 s."""
+def backoff_delays(first_s: float = 0.5, most_s: float = 30.0, jitter: float = 0.5,
+                   rng: random.Random | None = None) -> Iterator[float]:
+    """0.5 s, doubling, at most 30 s; each delay shortened by a random share of up to ``jitter``.
+
+    The jitter spreads the retries of several workers (and of one worker's threads) that the same
+    outage stopped, so they do not all hit a store that just came back in the same instant."""
+    draw = (rng or random.Random()).random
     delay = first_s
     while True:
-        yield delay
+        yield delay * (1 - jitter * draw())
         delay = min(delay * 2, most_s)
 
 

@@ -75,8 +75,9 @@ def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store]
         else:
             bootstrap = settings.kafka.bootstrap_servers or ""
         ensure_topics(settings, bootstrap)
-        store = store_factory(settings)
-        store.migrate()
+        if settings.role != "ingest":  # an ingest worker opens no store: it forwards to the landing worker
+            store = store_factory(settings)
+            store.migrate()
         app = create_app(settings, bootstrap=bootstrap, store=store)
         from streams.runtime.logs import logging_config
 

@@ -1,0 +1,55 @@
+"""The landing worker's steps (AISPM_ROLE=land) against the real engine, and the retry backoff."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from streams.normalize import Failure
+from streams.runtime.ingest import RawMessage, dead_letter_message, dead_letter_row, route_events
+from streams.runtime.landing import EventsLander, dead_letter_of_message
+from streams.runtime.retry import backoff_delays
+from streams.runtime.store import Store
+from tests.conftest import fresh_database_settings
+from tests.unit.test_store import event
+
+
+@pytest.fixture(scope="module")
+def store(chdb_data_dir) -> Store:
+    store = Store(fresh_database_settings(chdb_data_dir))
+    store.migrate()
+    yield store
+    store.close()
+
+
+def test_forwarded_events_land_once_however_often_they_arrive(store: Store) -> None:
+    lander = EventsLander(store)
+    messages = [message for _, message in route_events([event(f"land-{i}", actor=f"a{i % 3}") for i in range(40)],
+                                                      partitions=4, per_message=7)]
+    first = lander.new(messages + messages[:2])  # a batch forwarded again within the same delivery
+    assert first.frame.height == 40 and first.new.duplicates == 14
+    lander.insert(first)
+    again = lander.new(messages)  # forwarded again by the worker that took the partitions over
+    assert again.frame.height == 0 and again.new.duplicates == 40
+    lander.insert(again)
+    assert store.scalar("SELECT count() FROM events WHERE startsWith(event_id, 'land-')") == 40
+
+
+@pytest.mark.parametrize("raw", [b'{"truncated": ', b"\xff\xfe not utf-8"])
+def test_a_dead_letter_survives_the_topic_and_lands_once(store: Store, raw: bytes) -> None:
+    message = RawMessage("gateway", "t.raw.gateway", 2, 17 + len(raw), raw, 0)
+    row = dead_letter_row(message, Failure("malformed_json", "cut short", raw), 0, int(time.time() * 1000), 1024)
+    assert dead_letter_of_message(dead_letter_message(row)) == row
+    lander = EventsLander(store)
+    lander.land_dead_letters([dead_letter_message(row), dead_letter_message(row), b"not ours"])
+    assert store.scalar(f"SELECT count() FROM dead_letters WHERE dead_letter_id = '{row['dead_letter_id']}'") == 1
+
+
+def test_backoff_doubles_to_its_cap_with_jitter_below_each_step() -> None:
+    delays = backoff_delays(first_s=0.5, most_s=4, jitter=0.5, rng=random.Random(1))
+    steps = [next(delays) for _ in range(8)]
+    for delay, step in zip(steps, [0.5, 1, 2, 4, 4, 4, 4, 4], strict=True):
+        assert step / 2 <= delay <= step
+    assert len(set(steps[3:])) > 1, "capped delays still vary, so workers do not retry in step"
