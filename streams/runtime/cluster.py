@@ -35,7 +35,7 @@ _ENGINES = ("MergeTree", "ReplacingMergeTree", "AggregatingMergeTree", "SummingM
 _CREATE_TABLE = re.compile(r"^CREATE TABLE (IF NOT EXISTS )?(\w+)\s*\(", re.IGNORECASE)
 _ENGINE = re.compile(r"ENGINE\s*=\s*(\w+)(\s*\()?", re.IGNORECASE)
 _ORDER_BY = re.compile(r"\bORDER BY\s+", re.IGNORECASE)
-_CREATE_VIEW = re.compile(r"^CREATE VIEW (IF NOT EXISTS )?(\w+)\s+AS\s", re.IGNORECASE)
+_CREATE_VIEW = re.compile(r"^CREATE (OR REPLACE )?VIEW (IF NOT EXISTS )?(\w+)\s+AS\s", re.IGNORECASE)
 _CREATE_MV = re.compile(r"^CREATE MATERIALIZED VIEW (IF NOT EXISTS )?(\w+)\s+TO\s+(\w+)\s+AS\s", re.IGNORECASE)
 _ALTER = re.compile(r"^ALTER TABLE (\w+)\s+(\w+)\s+(\w+)", re.IGNORECASE)
 _TABLE_REFERENCE = re.compile(r"\b(FROM|JOIN)\s+(\w+)\b(?!\s*[.(])", re.IGNORECASE)
@@ -144,8 +144,8 @@ def cluster_statements(statement: str, *, cluster: str, database: str) -> list[s
         return [(f"CREATE MATERIALIZED VIEW {if_not_exists}{view} {on_cluster} TO {local_name(target)} "
                  f"AS {_locals_in(select)}")]
     if match := _CREATE_VIEW.match(statement):
-        if_not_exists, view = match.group(1) or "", match.group(2)
-        return [f"CREATE VIEW {if_not_exists}{view} {on_cluster} AS {statement[match.end():]}"]
+        or_replace, if_not_exists, view = match.group(1) or "", match.group(2) or "", match.group(3)
+        return [f"CREATE {or_replace}VIEW {if_not_exists}{view} {on_cluster} AS {statement[match.end():]}"]
     if match := _ALTER.match(statement):
         table, rest = match.group(1), statement[match.end(1):]
         local = f"ALTER TABLE {local_name(table)} {on_cluster}{rest}"
