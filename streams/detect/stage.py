@@ -73,7 +73,7 @@ class DetectionStore(Protocol):
     def load_rule_state(self) -> dict[str, dict]: ...
     def save_rule_state(self, changes: dict[str, dict | None]) -> None: ...
     def land_graph_facts(self, assets: list[AssetFact], edges: list[EdgeFact]) -> None: ...
-    def graph_facts(self) -> tuple[list[AssetFact], list[EdgeFact]]: ...
+    def load_graph_facts(self) -> tuple[list[AssetFact], list[EdgeFact]]: ...
 
 
 class DetectionMetrics:
@@ -205,7 +205,7 @@ class DetectionStage:
         if self.identity is not None:
             self.identity.load()
         if self.paths is not None:
-            self.paths.add(*self.store.graph_facts())
+            self.paths.add(*self.store.load_graph_facts())
             log.info("graph facts loaded for path alerts: %d asset, %d edge facts", *self.paths.size)
 
     def prepare(self, values: list[bytes]) -> PreparedDetection:
@@ -391,7 +391,7 @@ class MemoryDetectionStore:
             else:
                 self.state[key] = value
 
-    def graph_facts(self) -> tuple[list[AssetFact], list[EdgeFact]]:
+    def load_graph_facts(self) -> tuple[list[AssetFact], list[EdgeFact]]:
         return list(self.assets.values()), list(self.edges.values())
 
     def land_graph_facts(self, assets: list[AssetFact], edges: list[EdgeFact]) -> None:

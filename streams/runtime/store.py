@@ -420,7 +420,7 @@ class Store:
             if edges:
                 self.client.insert("ai_edges", [edge_row(fact) for fact in edges], column_names=list(EDGE_COLUMNS))
 
-    def graph_facts(self) -> tuple[list[AssetFact], list[EdgeFact]]:
+    def load_graph_facts(self) -> tuple[list[AssetFact], list[EdgeFact]]:
         """Every landed fact the path watch folds (``streams.graph.watch``): the saved queries' rows as of the
         end of time, an edge's history reduced to its first opening and latest fact, runtime uses to the last."""
         from streams.graph.rows import asset_facts_of_rows, edge_facts_of_rows
