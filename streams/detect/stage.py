@@ -42,8 +42,10 @@ from streams.detect.remediation import remediation_message
 from streams.detect.siem import AlertFormat, HecOptions, render_alert
 from streams.detect.writeback import WriteBack
 from streams.enrich.identity import Binding
+from streams.graph.alerts import path_finding
 from streams.graph.extract import compact, extract_facts
 from streams.graph.facts import AssetFact, EdgeFact
+from streams.graph.watch import PathWatch
 from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
 
 if TYPE_CHECKING:
@@ -71,6 +73,7 @@ class DetectionStore(Protocol):
     def load_rule_state(self) -> dict[str, dict]: ...
     def save_rule_state(self, changes: dict[str, dict | None]) -> None: ...
     def land_graph_facts(self, assets: list[AssetFact], edges: list[EdgeFact]) -> None: ...
+    def load_graph_facts(self) -> tuple[list[AssetFact], list[EdgeFact]]: ...
 
 
 class DetectionMetrics:
@@ -138,8 +141,11 @@ class DetectionStage:
                  metrics: DetectionMetrics | None = None, anomaly: AnomalyStage | None = None,
                  origin: str = "", alert_format: AlertFormat = "ocsf", hec: HecOptions | None = None,
                  identity: IdentityStage | None = None,
-                 send_remediation: Callable[[list[tuple[bytes, bytes]]], None] | None = None) -> None:
+                 send_remediation: Callable[[list[tuple[bytes, bytes]]], None] | None = None,
+                 path_alerts: bool = True) -> None:
         self.detectors = detectors
+        self.paths = PathWatch() if path_alerts else None
+        """The graph's facts so far: a path the batch's facts complete raises a finding (streams/graph/watch.py)."""
         self.identity = identity
         """Bindings of addresses to identities: findings about an address name who held it."""
         self.alert_format: AlertFormat = alert_format
@@ -192,6 +198,9 @@ class DetectionStage:
             self.anomaly.load()
         if self.identity is not None:
             self.identity.load()
+        if self.paths is not None:
+            self.paths.add(*self.store.load_graph_facts())
+            log.info("graph facts loaded for path alerts: %d asset, %d edge facts", *self.paths.size)
 
     def prepare(self, values: list[bytes]) -> PreparedDetection:
         """Events-topic messages -> a prepared batch.
@@ -235,19 +244,21 @@ class DetectionStage:
         self._sweep(view)
         graph = extract_facts(events)
         facts = compact(graph.facts)
+        assets = [fact for fact in facts if isinstance(fact, AssetFact)]
+        edges = [fact for fact in facts if isinstance(fact, EdgeFact)]
+        path_findings = self._path_findings(events, assets, edges)
         changes = view.pending()
         view.flush()
         # Last, after what may fail: the anomaly stage applies in memory what it closes (``windowed``: the
         # batch's frame for the per-principal windows; None on a timer's call, which only closes).
         windows = self.anomaly.observe(windowed) if self.anomaly is not None else None
-        findings = result.findings + (windows.findings if windows is not None else [])
+        findings = result.findings + path_findings + (windows.findings if windows is not None else [])
         if self.origin:
             findings = [replace(finding, context={**finding.context, "origin": self.origin}) for finding in findings]
         return PreparedDetection(
             messages=messages, events=len(events) if seen is None else seen,
             plan=AlertPlan.of(findings, self.window_ms), windows=windows,
-            assets=[fact for fact in facts if isinstance(fact, AssetFact)],
-            edges=[fact for fact in facts if isinstance(fact, EdgeFact)],
+            assets=assets, edges=edges,
             state_changes=changes, findings=len(findings), rule_errors=len(result.rule_errors) + len(graph.errors),
             bad_messages=bad_messages,
             errors=([f"{e.rule_id} on {e.event_id}: {e.error}" for e in result.rule_errors] + graph.errors)[:_ERRORS_KEPT],
@@ -295,8 +306,18 @@ class DetectionStage:
             self.anomaly.commit(prepared.windows)
         if prepared.assets or prepared.edges:  # idempotent: a fact landed twice replaces itself
             self.store.land_graph_facts(prepared.assets, prepared.edges)
+            if self.paths is not None:  # what the next batch's new paths are measured against
+                self.paths.add(prepared.assets, prepared.edges)
         self.metrics.add(messages=prepared.messages, events=prepared.events, findings=prepared.findings,
                          rule_errors=prepared.rule_errors, bad_messages=prepared.bad_messages)
+
+    def _path_findings(self, events: list[dict], assets: list[AssetFact], edges: list[EdgeFact]) -> list:
+        """A finding per path the batch's facts complete, about the event that completed it."""
+        if self.paths is None or not (assets or edges):
+            return []
+        by_id = {str(event.get("event_id", "")): event for event in events}
+        return [path_finding(new, by_id[new.event_id]) for new in self.paths.new_paths(assets, edges)
+                if new.event_id in by_id]
 
     def _sweep(self, view: MutableMapping[str, dict]) -> None:
         now_ms = self.clock.now_ms()
@@ -374,6 +395,9 @@ class MemoryDetectionStore:
                 self.state.pop(key, None)
             else:
                 self.state[key] = value
+
+    def load_graph_facts(self) -> tuple[list[AssetFact], list[EdgeFact]]:
+        return list(self.assets.values()), list(self.edges.values())
 
     def land_graph_facts(self, assets: list[AssetFact], edges: list[EdgeFact]) -> None:
         self.assets.update(((fact.asset_id, fact.op, fact.event_id), fact) for fact in assets)

@@ -420,6 +420,18 @@ class Store:
             if edges:
                 self.client.insert("ai_edges", [edge_row(fact) for fact in edges], column_names=list(EDGE_COLUMNS))
 
+    def load_graph_facts(self) -> tuple[list[AssetFact], list[EdgeFact]]:
+        """Every landed fact the path watch folds (``streams.graph.watch``): the saved queries' rows as of the
+        end of time, an edge's history reduced to its first opening and latest fact, runtime uses to the last."""
+        from streams.graph.rows import asset_facts_of_rows, edge_facts_of_rows
+        from streams.runtime.queries import load_saved_query
+
+        parameters = {"at": "2299-12-31 23:59:59.999"}
+        with self._lock:
+            assets = self.client.query(load_saved_query("graph_asset_facts").sql, parameters=parameters).result_rows
+            edges = self.client.query(load_saved_query("graph_edges_as_of").sql, parameters=parameters).result_rows
+        return asset_facts_of_rows(assets), edge_facts_of_rows(edges)
+
     # -- anomaly models ------------------------------------------------------------------------------
     def land_model_version(self, stored: ModelVersion) -> None:
         with self._lock:

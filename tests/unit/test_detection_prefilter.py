@@ -64,13 +64,13 @@ def test_events_no_rule_can_match_travel_without_their_raw_record_and_nothing_is
     detectors, out = _demo_batch()
     whole = [message for _, message in route_frame(out.frame, partitions=4, per_message=100)]
     lean = [message for _, message in route_frame(out.frame, partitions=4, per_message=100,
-                                                  raw_wanted=detectors.engine.candidates())]
+                                                  raw_wanted=detectors.candidates())]
 
     rows = pl.concat([decode_events(message) for message in lean])
     assert rows.height == out.frame.height  # every event still goes: the clock reads them all
     kept = rows.filter(pl.col("raw") != "")
     assert 0 < kept.height < rows.height / 2
-    assert kept.height == out.frame.filter(detectors.engine.candidates()).height
+    assert kept.height == out.frame.filter(detectors.candidates()).height
     assert sum(map(len, lean)) < 0.75 * sum(map(len, whole))
     found = _findings(lean)
     assert len(found) > 50

@@ -73,6 +73,9 @@ class MemoryStore:
             else:
                 self.state[key] = orjson.dumps(value).decode()
 
+    def load_graph_facts(self) -> tuple[list, list]:
+        return [], []
+
     def land_graph_facts(self, assets: list, edges: list) -> None:
         self._step("land_graph_facts")
         self.graph_facts.update((fact.asset_id if hasattr(fact, "asset_id") else fact.edge_id, fact.op, fact.event_id)

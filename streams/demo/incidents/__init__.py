@@ -7,15 +7,19 @@ module and do not grow with the scale; only its ids and jitter come from the see
 from __future__ import annotations
 
 from streams.demo.incidents import (
+    agent_refund_lambda_admin,
     bedrock_llmjacking,
     bedrock_logging_and_guardrail_deleted,
     bulk_data_reads,
     ci_role_privilege_escalation,
     cloudtrail_stopped,
+    fine_tune_bucket_opened,
     k8s_pod_calls_ai,
     lambda_denied_enumeration,
+    notebook_on_training_role,
     okta_account_takeover,
     openai_key_in_gateway_logs,
+    provisioned_model_unsanctioned_use,
     sagemaker_notebook_exposed,
     shadow_ai_ci_pod,
     shadow_ai_laptop,
@@ -36,6 +40,10 @@ INCIDENTS: tuple[Incident, ...] = (
     bulk_data_reads.INCIDENT,
     ci_role_privilege_escalation.INCIDENT,
     lambda_denied_enumeration.INCIDENT,
+    fine_tune_bucket_opened.INCIDENT,
+    agent_refund_lambda_admin.INCIDENT,
+    provisioned_model_unsanctioned_use.INCIDENT,
+    notebook_on_training_role.INCIDENT,
 )
 
 # Every step draws from the run's one random source, so this order is part of the output: reordering
@@ -54,6 +62,10 @@ _STEPS = (
     bulk_data_reads.inject,
     ci_role_privilege_escalation.inject,
     lambda_denied_enumeration.inject,
+    fine_tune_bucket_opened.inject,
+    agent_refund_lambda_admin.inject,
+    provisioned_model_unsanctioned_use.inject,
+    notebook_on_training_role.inject,
 )
 
 

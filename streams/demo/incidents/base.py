@@ -31,8 +31,9 @@ class Incident:
     attack: tuple[str, ...] = ()
     """MITRE ATT&CK technique ids, where one clearly applies."""
     caught_by: str = "rules"
-    """What should find it: ``rules`` (a detection or posture rule fires) or ``anomaly`` (only the
-    per-principal anomaly model can: nothing in any single event is wrong)."""
+    """What should find it: ``rules`` (a detection or posture rule fires), ``anomaly`` (only the
+    per-principal anomaly model can: nothing in any single event is wrong) or ``paths`` (an attack path
+    in the AI asset graph, ``streams.graph.paths``: each event is routine, their combination is not)."""
     anomalous_access: bool = False
     """An identity behaving unlike itself (stolen credentials, escalation, bulk reads, probing): the
     anomaly model's evaluation positives."""

@@ -1,0 +1,131 @@
+"""A path appearing in a batch raises exactly one alert (OCSF-valid, the path as evidence, remediation
+actions); redelivering the batch, in the same worker or after a restart, raises none more."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+
+from streams.detect.engine import discover_rules
+from streams.detect.pipeline import Detectors
+from streams.detect.stage import DetectionStage, MemoryDetectionStore
+from streams.graph.alerts import PATH_ACTIONS, path_parameters
+from streams.graph.extract import extract_facts
+from streams.graph.facts import AssetFact, EdgeFact, graph_at
+from streams.graph.path_examples import EXAMPLES
+from streams.graph.paths import PATTERNS, find_paths
+from streams.graph.watch import PathWatch
+from tests.conftest import fresh_database_settings
+from tests.ocsf_schema import schema_problems
+
+
+def _stage(store, sent: list[dict]) -> DetectionStage:
+    stage = DetectionStage(detectors=Detectors.default(), store=store, window_ms=3_600_000,
+                           send_alerts=lambda messages: sent.extend(orjson.loads(v) for _k, v in messages))
+    stage.load()
+    return stage
+
+
+def _path_alerts(sent: list[dict], pattern: str) -> list[dict]:
+    return [a for a in sent if a["finding_info"]["analytic"]["uid"] == pattern
+            and a["unmapped"]["dedup_key"].startswith("path|")]
+
+
+@pytest.mark.parametrize("pattern", sorted(PATTERNS))
+def test_a_new_path_alerts_once_and_redelivery_adds_nothing(pattern: str) -> None:
+    events = [dict(event) for event in EXAMPLES[pattern][0].events]
+    store, sent = MemoryDetectionStore(), []
+    stage = _stage(store, sent)
+    for _ in range(2):  # the batch, then the same batch redelivered to the same worker
+        stage.commit(stage.prepare_events([dict(event) for event in events]))
+    alerts = _path_alerts(sent, pattern)
+    assert len(alerts) == 1, [a["finding_info"]["title"] for a in alerts]
+    alert = alerts[0]
+    assert not schema_problems(alert), schema_problems(alert)
+    context = alert["unmapped"]["context"]
+    assert context["pattern"] == pattern and context["nodes"] and context["edges"]
+    assert alert["evidences"][0]["data"]["event_id"] in context["evidence_event_ids"] + [
+        e["event_id"] for e in events]
+    assert alert["unmapped"]["remediation_actions"], "a path alert carries remediation"
+    # A restarted worker over the same store: the facts come back, the redelivered batch finds nothing new.
+    again: list[dict] = []
+    restarted = _stage(store, again)
+    restarted.commit(restarted.prepare_events([dict(event) for event in events]))
+    assert _path_alerts(again, pattern) == []
+    rows = [row for row in store.alert_rows.values() if row["detection"] == pattern]
+    assert len(rows) == 1 and rows[0]["count"] == 1
+
+
+def test_the_path_alert_comes_from_the_batch_that_completes_the_path() -> None:
+    events = [dict(event) for event in EXAMPLES["agent_admin_action"][0].events]
+    store, sent = MemoryDetectionStore(), []
+    stage = _stage(store, sent)
+    raised = []
+    for event in events:  # one event per batch
+        before = len(_path_alerts(sent, "agent_admin_action"))
+        stage.commit(stage.prepare_events([dict(event)]))
+        raised.append((event["action"], len(_path_alerts(sent, "agent_admin_action")) - before))
+    # the action group completes the path; detaching admin breaks it; IAMFullAccess attached makes it again
+    assert raised == [("CreateFunction20150331", 0), ("AttachRolePolicy", 0), ("CreateAgent", 0),
+                      ("CreateAgentActionGroup", 1), ("DetachRolePolicy", 0), ("AttachRolePolicy", 1),
+                      ("DeleteAgent", 0)]
+    alerts = _path_alerts(sent, "agent_admin_action")
+    assert len({a["finding_info"]["uid"] for a in alerts}) == 1  # the same path, within the alert window
+    assert [a["count"] for a in alerts] == [1, 2]
+
+
+def test_every_pattern_has_actions_its_example_paths_fill() -> None:
+    rule_ids = {rule.meta.id for rule in discover_rules()}
+    assert rule_ids
+    for pattern in PATTERNS:
+        assert pattern not in rule_ids
+        assert PATH_ACTIONS[pattern]
+        example = EXAMPLES[pattern][0]
+        facts = extract_facts(example.events).facts
+        at = next(at for at, found in example.checks if found)
+        graph = graph_at([f for f in facts if isinstance(f, AssetFact)], [f for f in facts if isinstance(f, EdgeFact)],
+                         at)
+        for path in find_paths(graph, patterns=[pattern]):
+            assert all(path_parameters(path).values()), (pattern, path_parameters(path))
+
+
+def test_the_watch_folds_a_neighbourhood_not_the_graph() -> None:
+    """100k edges and 50k assets held; a batch naming one agent is checked in milliseconds."""
+    assets, edges = [], []
+    for n in range(50_000):
+        model = f"arn:aws:sagemaker:us-east-1:1:model/m{n}"
+        assets.append(AssetFact(model, "sagemaker_model", "create", 1_000 + n, f"e{n}"))
+        edges.append(EdgeFact(f"arn:aws:iam::1:role/r{n % 500}", "iam_role", "execution_role", model,
+                              "sagemaker_model", "open", 1_000 + n, f"e{n}", slot=f"execution_role|{model}"))
+        edges.append(EdgeFact(f"arn:aws:s3:::b{n % 2000}", "s3_bucket", "model_data", model, "sagemaker_model",
+                              "open", 1_000 + n, f"e{n}"))
+    watch = PathWatch()
+    watch.add(assets, edges)
+    batch = list(EXAMPLES["agent_admin_action"][0].events[:4])
+    facts = extract_facts(batch).facts
+    started = time.perf_counter()
+    found = watch.new_paths([f for f in facts if isinstance(f, AssetFact)], [f for f in facts if isinstance(f, EdgeFact)])
+    elapsed = time.perf_counter() - started
+    assert [new.path.pattern for new in found] == ["agent_admin_action"]
+    assert elapsed < 0.5, elapsed
+
+
+def test_path_alerts_survive_a_restart_over_the_real_engine(chdb_data_dir) -> None:
+    from streams.runtime.store import Store
+
+    store = Store(fresh_database_settings(chdb_data_dir))
+    store.migrate()
+    events = [dict(event) for event in EXAMPLES["exposed_notebook_role"][0].events]
+    sent: list[dict] = []
+    _stage(store, sent).commit(_stage(store, []).prepare_events([dict(e) for e in events]))
+    assert len(_path_alerts(sent, "exposed_notebook_role")) == 1
+    again: list[dict] = []
+    restarted = _stage(store, again)  # loads the landed facts from ai_assets / ai_edges
+    restarted.commit(restarted.prepare_events([dict(e) for e in events]))
+    assert _path_alerts(again, "exposed_notebook_role") == []
+    rows = store.client.query("SELECT count(), max(count) FROM alerts FINAL WHERE detection = {d:String}",
+                              parameters={"d": "exposed_notebook_role"}).result_rows
+    assert rows == [(1, 1)]
+    store.close()
