@@ -68,6 +68,8 @@ class PathWatch:
         self._edges: dict[str, list[EdgeFact]] = {}
         self._by_node: dict[str, set[str]] = {}
         self._by_slot: dict[str, set[str]] = {}
+        self.last_folded = (0, 0)
+        """(asset facts, edge facts) the last ``new_paths`` folded: what a batch's check costs."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -98,6 +100,7 @@ class PathWatch:
             return []
         touched = {f.asset_id for f in fresh_assets} | {node for f in fresh_edges for node in (f.src, f.dst)}
         old_assets, old_edges = self._around(touched, fresh_edges)
+        self.last_folded = (len(old_assets), len(old_edges))
         moments = sorted({f.time for f in fresh_assets} | {f.time for f in fresh_edges})
         batch_facts = [*fresh_assets, *fresh_edges]
         found: dict[str, NewPath] = {}

@@ -3,8 +3,6 @@ actions); redelivering the batch, in the same worker or after a restart, raises 
 
 from __future__ import annotations
 
-import time
-
 import orjson
 import pytest
 
@@ -92,7 +90,7 @@ def test_every_pattern_has_actions_its_example_paths_fill() -> None:
 
 
 def test_the_watch_folds_a_neighbourhood_not_the_graph() -> None:
-    """100k edges and 50k assets held; a batch naming one agent is checked in milliseconds."""
+    """100k edges and 50k assets held; a batch naming one agent folds only that agent's neighbourhood."""
     assets, edges = [], []
     for n in range(50_000):
         model = f"arn:aws:sagemaker:us-east-1:1:model/m{n}"
@@ -105,11 +103,10 @@ def test_the_watch_folds_a_neighbourhood_not_the_graph() -> None:
     watch.add(assets, edges)
     batch = list(EXAMPLES["agent_admin_action"][0].events[:4])
     facts = extract_facts(batch).facts
-    started = time.perf_counter()
     found = watch.new_paths([f for f in facts if isinstance(f, AssetFact)], [f for f in facts if isinstance(f, EdgeFact)])
-    elapsed = time.perf_counter() - started
     assert [new.path.pattern for new in found] == ["agent_admin_action"]
-    assert elapsed < 0.5, elapsed
+    # What it folded is the agent's neighbourhood, none of the 150,000 facts held about other assets.
+    assert watch.size == (50_000, 100_000) and sum(watch.last_folded) < 20, watch.last_folded
 
 
 def test_path_alerts_survive_a_restart_over_the_real_engine(chdb_data_dir) -> None:
