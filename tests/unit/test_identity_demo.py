@@ -143,3 +143,54 @@ def test_bindings_of_the_demo_day_are_stored(demo_run):
     by_source = dict(rows)
     assert by_source["dhcp_lease"] >= 30 and by_source["okta_signin"] >= 30
     assert by_source["zpa_session"] == 3
+
+
+# --- the answer in ClickHouse: sql/queries/events_with_identity.sql -------------------------------------
+
+def _events_with_identity(store: Store) -> dict[str, list[tuple]]:
+    from streams.runtime.queries import load_saved_query
+    from tests.conftest import saved_query_parameters
+
+    query = load_saved_query("events_with_identity")
+    columns, rows = store.query(query.sql, {**saved_query_parameters(query.name), "limit": "100000"})
+    by_address: dict[str, list[tuple]] = {}
+    for row in rows:
+        record = dict(zip(columns, row, strict=True))
+        by_address.setdefault(record["address"], []).append(
+            (record["resolved_identity"], record["identity_source"], tuple(record["candidates"]), record["time"]))
+    return by_address
+
+
+def test_the_saved_query_names_who_held_each_address_as_the_stage_does(demo_run):
+    by_address = _events_with_identity(demo_run.store)
+    nina = {answer[:2] for answer in by_address[SHADOW_AI_LAPTOP_IP]}
+    # Before her sign-on through the proxy only the laptop's lease answered; after it, she does.
+    assert (NINA, "okta_signin") in nina
+    assert nina <= {(NINA, "okta_signin"), ("nina-petrova-mbp.corp.globex.example", "dhcp_lease"), ("", "")}
+    candidates = tuple(sorted(EMPLOYEE_BY_LOGIN[login].email for login in SHARED_DESK_USERS))
+    desk = {answer[:3] for answer in by_address[SHARED_DESK_IP]}
+    assert ("", "ambiguous", candidates) in desk
+    # The late ZPA session counts too: the query reads the bindings as they are now.
+    assert {answer[:2] for answer in by_address[shadow_ai_over_vpn.ADDRESS]} == {(BEN, "zpa_session")}
+
+
+def test_the_events_own_identity_columns_stay_empty_the_query_holds_the_answer(demo_run):
+    _columns, rows = demo_run.store.query(
+        "SELECT countIf(resolved_identity != '' OR identity_source != ''), count() FROM events FINAL", {})
+    ((filled, total),) = rows
+    assert total > 3000 and filled == 0
+
+
+def test_the_alerts_saved_query_shows_person_ambiguous_and_corrected_answers(demo_run):
+    from streams.runtime.queries import load_saved_query
+    from tests.conftest import saved_query_parameters
+
+    query = load_saved_query("alerts_with_identity")
+    columns, rows = demo_run.store.query(query.sql, saved_query_parameters(query.name))
+    answers = {(row["detection"], row["address"]): row for row in (dict(zip(columns, r, strict=True)) for r in rows)}
+    nina = answers["shadow_ai_egress", SHADOW_AI_LAPTOP_IP]
+    assert (nina["identity"], nina["source"]) == (NINA, "okta_signin")
+    assert nina["evidence"].startswith(f"{NINA} via Okta sign-in")
+    assert answers["shadow_ai_egress", SHARED_DESK_IP]["identity"] == "ambiguous"
+    vpn = answers["shadow_ai_egress", shadow_ai_over_vpn.ADDRESS]
+    assert (vpn["identity"], vpn["source"], vpn["version"]) == (BEN, "zpa_session", 1)
