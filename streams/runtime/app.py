@@ -108,7 +108,7 @@ class IngestService(Service):
             metrics=self.metrics,
             normalizer=self.normalize_pool,
             redactor=redactor,
-            raw_wanted=self.detectors.engine.candidates(),
+            raw_wanted=self.detectors.raw_wanted(),
         )
         tune_for_streaming()  # everything start-up makes exists now
         self.loop_runner.start()

@@ -2,8 +2,9 @@
 the IP-only shadow-AI alerts name their person with the binding's evidence, the hot desk's is ambiguous,
 and the ZPA session shipped late corrects the open alert about its address.
 
-The day's records are normalized as the ingest does it and fed to ``DetectionStage`` in event-time
-batches, the late ones (``DemoRecord.late``) in a batch of their own, as ``aispm demo`` sends them.
+The day's records are normalized and forwarded as the ingest does it (Arrow messages of the events
+topic, raw records only where ``Detectors.raw_wanted`` says) and fed to ``DetectionStage`` in event-time
+order, the late ones (``DemoRecord.late``) in a batch of their own, as ``aispm demo`` sends them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from streams.detect.pipeline import Detectors
 from streams.detect.stage import DetectionStage
 from streams.enrich.policy import Policy
 from streams.normalize import normalize_message
+from streams.normalize.batch import check_events
+from streams.runtime.ingest import route_frame
 from streams.runtime.store import Store
 from tests.conftest import fresh_database_settings
 
@@ -70,10 +73,11 @@ def demo_run(chdb_data_dir):
     records = generate_labelled()
 
     def feed(events: list[dict]) -> None:
+        # As the ingest forwards them: Arrow messages on the events topic, raw records only where wanted.
         detectors.enrich(events)
         store.land_events(events)
-        for start in range(0, len(events), BATCH):
-            stage.commit(stage.prepare_events(events[start:start + BATCH]))
+        for _partition, message in route_frame(check_events(events).frame, 1, BATCH, detectors.raw_wanted()):
+            stage.commit(stage.prepare([message]))
 
     feed(_normalized(record for record in records if not record.late))
     on_time = list(sent)
