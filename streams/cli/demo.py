@@ -61,7 +61,9 @@ def render_report(report: DemoReport, fmt: str, *, width: int) -> str:
         }), "json")
     run = report.run
     headline = (f"This run: {run['messages']} messages -> {run['events_landed']} new events, "
-                f"{run['duplicates_skipped']} already stored (deduplicated), {run['dead_letters']} dead letters\n")
+                f"{run['duplicates_skipped']} already stored (deduplicated), {run['dead_letters']} dead letters"
+                + (f"; {run['identity_corrections']} alerts corrected by late identity bindings"
+                   if run.get("identity_corrections") else "") + "\n")
     tables = [render(listing, "table", width=width) for listing in listings]
     footer = [f"Posture report (HTML, opens offline): {report.report}\n"] if report.report else []
     return "\n".join([headline, *tables, *footer])

@@ -71,8 +71,10 @@ def okta(
     origin: Origin | None = None,
     targets: list[dict] | None = None,
     label: str = "",
+    proxied_from: str = "",
 ) -> None:
-    """One Okta System Log event of ``person``, from their usual place unless ``origin`` says otherwise."""
+    """One Okta System Log event of ``person``, from their usual place unless ``origin`` says otherwise;
+    ``proxied_from``: the internal address behind the office proxy (Okta's ``request.ipChain``)."""
     origin = origin or Origin(person.egress_ip, person.geo)
     legacy, message = _OKTA_EVENT_TEXT[event_type]
     if result != "SUCCESS" and event_type == "user.session.start":
@@ -92,6 +94,7 @@ def okta(
         severity="INFO" if result == "SUCCESS" else "WARN",
         as_org=origin.isp,
         session_id="102" + sim.rand.alnum(22),
+        proxied_from=proxied_from,
     )
     sim.emit("audit", at_us, event, label)
 

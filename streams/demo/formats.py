@@ -53,6 +53,13 @@ def clf_time(at_us: int) -> str:
     return f"{moment.day:02d}/{_MONTHS[moment.month - 1]}/{moment:%Y:%H:%M:%S} +0000"
 
 
+def ctime(at_us: int) -> str:
+    """Zscaler ``LogTimestamp``: ``Fri Nov 20 08:00:00 2026``."""
+    moment = _dt(at_us)
+    day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[moment.weekday()]
+    return f"{day} {_MONTHS[moment.month - 1]} {moment.day:2d} {moment:%H:%M:%S %Y}"
+
+
 def epoch_millis(at_us: int) -> int:
     return at_us // 1000
 

@@ -7,17 +7,21 @@ Kubernetes, GCP, Azure and Okta audit events). The company (people, roles, netwo
 scale always give byte-identical output.
 
 A run is: each family's routine traffic (``cloudtrail``, ``gateway``, ``audit``), scaled by ``scale``; the
-incidents (``streams.demo.incidents``), which do not scale; the malformed records (``malformed``).
+incidents (``streams.demo.incidents``), which do not scale; the malformed records (``malformed``); the
+records that say who holds which address (``network_identity``: DHCP leases, Okta sign-ons through the
+office proxy, ZPA sessions) and the incidents about that. A record marked ``late`` comes after the rest
+of its family (a log source's backlog).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.demo import audit, cloudtrail, gateway, incidents, malformed
+from streams.demo import audit, cloudtrail, gateway, incidents, malformed, network_identity
 from streams.demo.simulation import FAMILIES, MALFORMED_LABEL, START_US, DemoRecord, Simulation
 
 DAY_US = 86_400 * 1_000_000
+IDENTITY_SALT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,11 @@ def generate_labelled(seed: int = 7, scale: int = 1) -> list[DemoRecord]:
     audit.routine_traffic(sim)
     incidents.inject_all(sim)
     malformed.inject(sim)
+    # Added later (who holds which address, and the incidents about that), from a random source of their
+    # own: every record above keeps its bytes.
+    with sim.branch(IDENTITY_SALT):
+        network_identity.routine_traffic(sim)
+        incidents.inject_identity(sim)
     return sim.records()
 
 

@@ -633,7 +633,10 @@ def okta_event(
     severity: str = "INFO",
     as_org: str = "globex fiber",
     session_id: str | None = None,
+    proxied_from: str = "",
 ) -> dict:
+    """``proxied_from``: the internal address behind the office proxy, which Okta lists in
+    ``request.ipChain`` after the client address when the proxy is one of its trusted proxies."""
     raw_agent, os_name, browser = user_agent
     geo_context = {
         "city": geo.city,
@@ -697,6 +700,8 @@ def okta_event(
                     "source": None,
                 }
             ]
+            + ([{"ip": proxied_from, "geographicalContext": None, "version": "V4", "source": None}]
+               if proxied_from else [])
         },
         "target": targets,
     }
@@ -704,3 +709,66 @@ def okta_event(
 
 def okta_user_actor(person_id: str, email: str, name: str) -> dict:
     return {"id": person_id, "type": "User", "alternateId": email, "displayName": name, "detailEntry": None}
+
+
+# --- network identity: Zeek DHCP, Zscaler ZPA ----------------------------------------------------------
+
+
+def zeek_dhcp(
+    rand: Rand, at_us: int, *, mac: str, host_name: str, domain: str, assigned: str, server: str,
+    lease_s: int, renew: bool = False,
+) -> dict:
+    """One DHCP exchange as Zeek's ``dhcp.log`` writes it (a renewal is REQUEST/ACK only)."""
+    duration_us = rand.between(2_000, 900_000)
+    return {
+        "_path": "dhcp",
+        "_write_ts": formats.iso_micros(at_us + duration_us + rand.between(50, 900)),
+        "ts": formats.iso_micros(at_us),
+        "uids": [rand.zeek_uid()],
+        "client_addr": assigned if renew else None,
+        "server_addr": server,
+        "mac": mac,
+        "host_name": host_name,
+        "client_fqdn": f"{host_name}.{domain}",
+        "domain": domain,
+        "requested_addr": assigned,
+        "assigned_addr": assigned,
+        "lease_time": float(lease_s),
+        "msg_types": ["REQUEST", "ACK"] if renew else ["DISCOVER", "OFFER", "REQUEST", "ACK"],
+        "duration": duration_us / 1_000_000,
+    }
+
+
+def zpa_user_status(
+    rand: Rand, at_us: int, *, customer: str, user: str, session_id: str, status: str, private_ip: str,
+    public_ip: str, login_us: int, logout_us: int | None, host_name: str, geo: Geo,
+) -> dict:
+    """One Zscaler Private Access User Status record (Log Streaming Service, JSON)."""
+    return {
+        "LogTimestamp": formats.ctime(at_us),
+        "Customer": customer,
+        "Username": user,
+        "SessionID": session_id,
+        "SessionStatus": status,
+        "Version": "4.3.0.186",
+        "ZEN": "US-NY-8179",
+        "CertificateCN": f"{session_id[:12]}-{customer.split('.')[0]}",
+        "PrivateIP": private_ip,
+        "PublicIP": public_ip,
+        "Latitude": geo.lat,
+        "Longitude": geo.lon,
+        "CountryCode": "US",
+        "TimestampAuthentication": formats.iso_millis(login_us),
+        "TimestampUnAuthentication": formats.iso_millis(logout_us) if logout_us else "",
+        "TotalBytesRx": rand.between(200_000, 90_000_000) if logout_us else 0,
+        "TotalBytesTx": rand.between(50_000, 9_000_000) if logout_us else 0,
+        "Idp": "Okta",
+        "Hostname": host_name,
+        "Platform": "mac",
+        "ClientType": "zpn_client_type_zapp",
+        "TrustedNetworks": "",
+        "TrustedNetworksNames": "",
+        "SAMLAttributes": "",
+        "PosturesHit": "",
+        "PosturesMiss": "",
+    }

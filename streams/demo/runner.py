@@ -49,14 +49,20 @@ class DemoReport:
     """The posture report (HTML) the demo wrote."""
 
 
-def demo_messages(seed: int, scale: int) -> dict[str, list[bytes]]:
-    """Raw messages per family: generated traffic first, then the bundled real samples."""
-    from streams.demo import generate
+def demo_messages(seed: int, scale: int) -> tuple[dict[str, list[bytes]], dict[str, list[bytes]]]:
+    """Raw messages per family: generated traffic, then the bundled real samples; and, apart, the
+    generated records that arrive late (``DemoRecord.late``: a log source's backlog), sent once the
+    rest went through detection so that what they change reaches alerts already raised."""
+    from streams.demo import generate_labelled
     from streams.demo.samples import real_samples
 
-    generated = generate(seed=seed, scale=scale)
-    samples = real_samples()
-    return {family: list(generated.get(family, [])) + list(samples.get(family, [])) for family in SOURCE_FAMILIES}
+    on_time: dict[str, list[bytes]] = {family: [] for family in SOURCE_FAMILIES}
+    late: dict[str, list[bytes]] = {family: [] for family in SOURCE_FAMILIES}
+    for record in generate_labelled(seed, scale):
+        (late if record.late else on_time)[record.family].append(record.value)
+    for family, values in real_samples().items():
+        on_time[family].extend(values)
+    return on_time, late
 
 
 def start_worker(settings: Settings, timeout_s: float = 120, env: dict[str, str] | None = None,
@@ -125,37 +131,22 @@ def run_demo(settings: Settings, *, seed: int = 7, scale: int = 1, timeout_s: fl
     try:
         stats = remote_stats(settings)
         before, before_detection = stats["ingest"], stats["detection"]
-        messages = demo_messages(seed, scale)
-        producer = RawProducer(settings, resolve_bootstrap(settings))
-        for family, values in messages.items():
-            # Keyed by position: a re-run on a fresh broker puts each record at the same partition and
-            # offset, so a malformed one maps to the same dead-letter id and is not stored twice.
-            producer.send(family, values, key=lambda index, family=family: f"{family}:{index}".encode())
-        report = producer.flush()
-        producer.close()
-        if report.failed:
-            raise DemoError(f"{report.failed} messages were not delivered: {report.errors[:3]}")
-        console.print(f"sent {report.messages} messages ({report.bytes / 1e6:.1f} MB): "
-                      + ", ".join(f"{family} {len(values)}" for family, values in messages.items()))
-        target = before["messages"] + report.messages
-
-        def landed() -> bool:
-            return remote_stats(settings)["ingest"]["messages"] >= target
-
-        wait_until(landed, timeout_s, "every demo message to be consumed and landed")
-        forwarded = remote_stats(settings)["ingest"]["events_forwarded"]
-        detected_before = before_detection["events"]
-
-        def detected() -> bool:
-            return remote_stats(settings)["detection"]["events"] - detected_before >= forwarded - before["events_forwarded"]
-
-        wait_until(detected, timeout_s, "the detections to go through every demo event")
+        on_time, late = demo_messages(seed, scale)
+        sent = _send_and_wait(settings, on_time, {}, before, before_detection, timeout_s, console)
+        if any(late.values()):
+            console.print("late log records (a backlog shipped after the rest): "
+                          + ", ".join(f"{family} {len(values)}" for family, values in late.items() if values))
+            sent += _send_and_wait(settings, late, {family: len(values) for family, values in on_time.items()},
+                                   before, before_detection, timeout_s, console, sent_before=sent)
+        detection = remote_stats(settings)["detection"]
+        corrections = detection.get("identity_corrections", 0) - before_detection.get("identity_corrections", 0)
         after = remote_stats(settings)["ingest"]
         summary = {
-            "messages": report.messages,
+            "messages": sent,
             "events_landed": after["events_landed"] - before["events_landed"],
             "duplicates_skipped": after["duplicates_skipped"] - before["duplicates_skipped"],
             "dead_letters": after["dead_letters"] - before["dead_letters"],
+            "identity_corrections": corrections,
         }
         tables = summary_tables(settings)
         report_path = write_demo_report(settings)
@@ -165,6 +156,38 @@ def run_demo(settings: Settings, *, seed: int = 7, scale: int = 1, timeout_s: fl
         if started is not None:
             console.print("stopping the worker...")
             stop_worker(started)
+
+
+def _send_and_wait(settings: Settings, messages: dict[str, list[bytes]], first_index: dict[str, int],
+                   before: dict, before_detection: dict, timeout_s: float, console: Console, *,
+                   sent_before: int = 0) -> int:
+    """Produce ``messages``, wait until they landed and went through detection; returns how many were sent."""
+    producer = RawProducer(settings, resolve_bootstrap(settings))
+    for family, values in messages.items():
+        # Keyed by position: a re-run on a fresh broker puts each record at the same partition and
+        # offset, so a malformed one maps to the same dead-letter id and is not stored twice.
+        offset = first_index.get(family, 0)
+        producer.send(family, values, key=lambda index, family=family, offset=offset: f"{family}:{offset + index}".encode())
+    report = producer.flush()
+    producer.close()
+    if report.failed:
+        raise DemoError(f"{report.failed} messages were not delivered: {report.errors[:3]}")
+    console.print(f"sent {report.messages} messages ({report.bytes / 1e6:.1f} MB): "
+                  + ", ".join(f"{family} {len(values)}" for family, values in messages.items() if values))
+    target = before["messages"] + sent_before + report.messages
+
+    def landed() -> bool:
+        return remote_stats(settings)["ingest"]["messages"] >= target
+
+    wait_until(landed, timeout_s, "every demo message to be consumed and landed")
+    forwarded = remote_stats(settings)["ingest"]["events_forwarded"]
+
+    def detected() -> bool:
+        done = remote_stats(settings)["detection"]["events"] - before_detection["events"]
+        return done >= forwarded - before["events_forwarded"]
+
+    wait_until(detected, timeout_s, "the detections to go through every demo event")
+    return report.messages
 
 
 def ensure_demo_model(settings: Settings, seed: int, console: Console) -> None:
@@ -204,6 +227,10 @@ def summary_tables(settings: Settings) -> list[SummaryTable]:
                                *remote_query(settings, saved_query("dead_letters_by_reason"), since)))
     tables.append(SummaryTable("Alerts sent to the SIEM (OCSF Detection Findings), by detection",
                                *remote_query(settings, saved_query("alerts_by_detection"), since)))
+    columns, rows = remote_query(settings, saved_query("alerts_with_identity"), since)
+    shown = ["detection", "address", "identity", "version", "evidence"]
+    tables.append(SummaryTable("Alerts about an address: who was behind it (identity resolution)", shown,
+                               [[row[columns.index(name)] for name in shown] for row in rows][:20]))
     columns, rows = remote_query(settings, saved_query("ai_inventory"), since)
     shown = ["provider", "host", "principal", "sanctioned", "calls", "model_id"]
     picked = [[row[columns.index(name)] for name in shown] for row in rows]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -107,6 +109,9 @@ class DemoRecord:
     value: bytes
     label: str
     """An incident id, ``"malformed"``, or ``""`` for background."""
+    late: bool = False
+    """Shipped after the rest of the run (a log source's backlog): ``aispm demo`` sends it once the
+    others went through detection, so what it changes reaches alerts already raised."""
 
 
 class Simulation:
@@ -114,11 +119,13 @@ class Simulation:
 
     def __init__(self, seed: int, scale: int, *, start_us: int = START_US) -> None:
         self.rand = Rand(seed)
+        self.seed = seed
         self.scale = scale
         self.start_us = start_us
         """When this run's window opens; routine traffic fills ``DURATION_US`` from here."""
         self.end_us = start_us + DURATION_US
         self._pending: dict[str, list[tuple[int, int, bytes, str]]] = {family: [] for family in FAMILIES}
+        self._late: dict[str, list[tuple[int, int, bytes, str]]] = {family: [] for family in FAMILIES}
         self._sequence = 0
         # Issued before the window opens, because routine traffic, incidents and malformed records all
         # sign with them: temporary credentials per principal, and the reporting job's long-lived key.
@@ -135,13 +142,25 @@ class Simulation:
             )
         self.leaked_access_key = self.rand.aws_key("AKIA")
 
-    def emit(self, family: str, at_us: int, record: dict | str | bytes, label: str = "") -> None:
+    def emit(self, family: str, at_us: int, record: dict | str | bytes, label: str = "", *,
+             late: bool = False) -> None:
         if isinstance(record, bytes):
             value = record
         else:
             value = record.encode() if isinstance(record, str) else orjson.dumps(record)
-        self._pending[family].append((at_us, self._sequence, value, label))
+        (self._late if late else self._pending)[family].append((at_us, self._sequence, value, label))
         self._sequence += 1
+
+    @contextmanager
+    def branch(self, salt: int) -> Iterator[None]:
+        """Draw from a random source of its own (derived from the seed and ``salt``) inside the block:
+        parts added to the demo later so, every record the main source made keeps its bytes."""
+        main = self.rand
+        self.rand = Rand(self.seed * 1_000_003 + salt)
+        try:
+            yield
+        finally:
+            self.rand = main
 
     def anytime(self) -> int:
         return self.rand.between(self.start_us, self.end_us - 60_000_000)
@@ -158,11 +177,13 @@ class Simulation:
         return base * self.scale
 
     def records(self) -> list[DemoRecord]:
-        """Every record, family by family, in time order, the malformed ones at random positions."""
+        """Every record, family by family, in time order, the malformed ones at random positions; the
+        late ones after the rest of their family, in time order."""
         out: list[DemoRecord] = []
         for family in FAMILIES:
             ordered = sorted(item for item in self._pending[family] if item[3] != MALFORMED_LABEL)
             for item in (item for item in self._pending[family] if item[3] == MALFORMED_LABEL):
                 ordered.insert(self.rand.position(len(ordered)), item)
             out.extend(DemoRecord(family, value, label) for _, _, value, label in ordered)
+            out.extend(DemoRecord(family, value, label, late=True) for _, _, value, label in sorted(self._late[family]))
         return out

@@ -43,6 +43,25 @@ SUMMARIZER_POD_IP = "10.244.3.17"
 LLMJACKING_IP = "203.0.113.77"
 ACCOUNT_TAKEOVER_IP = "203.0.113.45"
 LEAKED_KEY_USER = "svc-legacy-reporting"
+SHARED_DESK_IP = "10.20.3.250"  # a hot desk's workstation in the office, used by whoever sits there
+SHARED_DESK_USERS = ("zoe.evans", "ava.thompson")
+OFFICE_DHCP_SERVER_IP = "10.20.0.1"
+ZPA_CUSTOMER = "globex.example"
+# Remote workers reach the company through Zscaler Private Access; the ZPA client's address inside
+# (ZPA's PrivateIP) comes from this pool, and their web traffic leaves through the office proxy.
+REMOTE_ACCESS_CIDR = "10.70.0.0/16"
+REMOTE_ACCESS_IPS = {"ben.carter": "10.70.0.23", "liam.walsh": "10.70.0.31", "mateo.cruz": "10.70.0.44"}
+VPN_SHADOW_AI_USER = "ben.carter"
+
+
+def device_name(login: str) -> str:
+    """A person's laptop as DHCP names it: ``nina-petrova-mbp``."""
+    return login.replace(".", "-") + "-mbp"
+
+
+def device_mac(name: str) -> str:
+    digest = hashlib.sha256(name.encode()).digest()
+    return "3c:22:fb:" + ":".join(f"{byte:02x}" for byte in digest[:3])
 
 
 @dataclass(frozen=True, slots=True)

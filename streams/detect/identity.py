@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 import polars as pl
@@ -55,13 +55,35 @@ def address_of(event: dict) -> str:
     return ip if ip and not event.get("actor") and is_ip(ip) else ""
 
 
-def resolve_finding(finding: Finding, resolution: Resolution | None) -> Finding:
-    """``finding`` with the resolution on its event and in its context (unchanged when None)."""
+def resolve_finding(finding: Finding, resolution: Resolution | None, stored: dict | None = None) -> Finding:
+    """``finding`` with the resolution on its event and in its context (unchanged when None).
+    ``stored``: the identity its alert already carries (a stored row's ``context["identity"]``), whose
+    version the answer keeps when it is the same and passes when it changed."""
     if resolution is None:
         return finding
     event = {**finding.event, "resolved_identity": resolution.identity,
              "identity_source": resolution.source}
-    return replace(finding, event=event, context={**finding.context, "identity": resolution.as_context()})
+    identity = versioned(resolution.as_context(), stored or {})
+    return replace(finding, event=event, context={**finding.context, "identity": identity})
+
+
+def versioned(now: dict, before: dict) -> dict:
+    """``now`` (a resolution's context) numbered after ``before``, the identity the alert carried: the
+    same version for the same answer, the next one (with what it replaced) for a different answer."""
+    version = int(before.get("version", 0) or 0)
+    if before and _same_answer(before, now):
+        return {**now, "version": max(version, 1)}
+    out = {**now, "version": version + 1}
+    if before:
+        out["previous"] = {key: before.get(key) for key in ("identity", "source", "ambiguous") if key in before}
+    return out
+
+
+def stored_identity(row: dict) -> dict:
+    """The identity a stored alert row carries (``{}`` when none)."""
+    context = orjson.loads(row["context"]) if row.get("context") else {}
+    identity = context.get("identity") if isinstance(context, dict) else None
+    return identity if isinstance(identity, dict) else {}
 
 
 @dataclass
@@ -89,10 +111,16 @@ class IdentityStage:
             return findings
         oldest = min(finding.event["time"] for finding in findings.values())
         self.table.add(self.store.ip_bindings(since_ms=oldest, ips=ips))
+        # What the alerts carry already: a re-rendered alert keeps its identity version (or passes it,
+        # when the answer changed), never restarts at 1 after a correction.
+        stored = {row["alert_id"]: stored_identity(row)
+                  for row in self.store.open_alerts(ips, since_ms=oldest - CORRECTION_HORIZON_MS)
+                  if row["alert_id"] in findings}
         out = {}
         for alert_id, finding in findings.items():
             ip = address_of(finding.event)
-            out[alert_id] = resolve_finding(finding, self.table.resolve(ip, finding.event["time"])) if ip else finding
+            out[alert_id] = resolve_finding(finding, self.table.resolve(ip, finding.event["time"]),
+                                            stored.get(alert_id)) if ip else finding
         return out
 
     def corrections(self, bindings: list[Binding], now_ms: int) -> tuple[list[dict], list[dict]]:
@@ -112,6 +140,7 @@ class IdentityStage:
     def _corrected(self, row: dict, now_ms: int) -> tuple[dict, dict] | None:
         ocsf = orjson.loads(row["ocsf"])
         context = orjson.loads(row["context"]) if row.get("context") else {}
+        before = stored_identity(row)
         data = (ocsf.get("evidences") or [{}])[0].get("data", {})
         event_time = int(data.get("time") or row["last_seen"])
         if data.get("actor") or not is_ip(row["principal"]):
@@ -119,13 +148,11 @@ class IdentityStage:
         resolution = self.table.resolve(row["principal"], event_time)
         if resolution is None:
             return None
-        before: dict[str, Any] = context.get("identity") or {}
         now = resolution.as_context()
-        if _same_answer(before, now):
+        if before and _same_answer(before, now):
             return None
-        version = int(before.get("version", 0) or 0) + 1
-        now = {**now, "version": version,
-               "previous": {key: before.get(key) for key in ("identity", "source", "ambiguous") if key in before}}
+        now = versioned(now, before)
+        version = now["version"]
         context = {**context, "identity": now}
         corrected = with_identity(ocsf, now)
         corrected["activity_id"], corrected["activity_name"] = 2, "Update"

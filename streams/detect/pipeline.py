@@ -24,7 +24,7 @@ from streams.detect.base import RuleContext
 from streams.detect.engine import RuleEngine, RuleError, load_rules
 from streams.enrich import enrich_events
 from streams.enrich.catalog import Catalog, default_catalog
-from streams.enrich.identity import Resolution
+from streams.enrich.identity import RAW_BINDING_FORMATS, Resolution
 from streams.enrich.policy import Policy
 
 __all__ = ["DetectionResult", "Detectors"]
@@ -59,6 +59,12 @@ class Detectors:
     def enrich(self, events: list[dict]) -> int:
         """Set the ``ai_*`` fields of AI-use events in place; returns how many were AI use."""
         return enrich_events(events, self.catalog, self.policy())
+
+    def raw_wanted(self) -> pl.Expr:
+        """Rows of an events frame whose raw record the detection stage reads, so it travels on the
+        events topic: the ``candidates`` (rules, the asset graph), and the sign-ins and sessions identity
+        resolution learns from (one expression over the batch, no per-event work)."""
+        return self.candidates() | pl.col("source_format").is_in(sorted(RAW_BINDING_FORMATS))
 
     # -- detection -------------------------------------------------------------------------------------
     def detect(self, events: list[dict], rule_state: MutableMapping[str, dict],

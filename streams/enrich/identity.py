@@ -333,3 +333,6 @@ _LEARNERS = {
 }
 BINDING_FORMATS = frozenset(_LEARNERS)
 """Source formats whose events may bind an address."""
+RAW_BINDING_FORMATS = frozenset({"okta", "zpa_user_status"})
+"""Those whose learner reads the raw record (Okta's ``request.ipChain`` and ``isProxy``, ZPA's login and
+logout times): the events topic must carry their raw record to the detection stage."""

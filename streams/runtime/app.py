@@ -161,7 +161,7 @@ class IngestService(Service):
             normalizer=self.normalize_pool,
             redactor=redactor,
             # The landing worker stores what it receives: every event travels with its raw record then.
-            raw_wanted=self.detectors.candidates() if self.store is not None else None,
+            raw_wanted=self.detectors.raw_wanted() if self.store is not None else None,
         )
         tune_for_streaming()  # everything start-up makes exists now
         self.loop_runner.start()

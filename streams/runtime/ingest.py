@@ -184,8 +184,8 @@ def route_frame(frame: pl.DataFrame, partitions: int, per_message: int,
     (computed for the whole frame, hashed once per distinct key), in their order, ``per_message``
     rows an Arrow message at most.
 
-    ``raw_wanted``: the rows whose raw record goes along (the detection engine's ``candidates()``:
-    those some rule can match); the others travel with an empty ``raw``. The events topic feeds
+    ``raw_wanted``: the rows whose raw record goes along (``Detectors.raw_wanted()``: those some rule
+    can match, and what identity resolution reads); the others travel with an empty ``raw``. The events topic feeds
     the detections, which read nothing else of them; the raw record of every event is in ClickHouse.
     Most events match no rule, and the raw record is half of an event's bytes."""
     if frame.height == 0:

@@ -116,6 +116,33 @@ def test_expected_counts_match_the_output(labelled: list[DemoRecord]) -> None:
     assert counts.valid == {family: by_family[family] - MALFORMED[family] for family in FAMILIES}
 
 
+def test_late_records_are_the_late_vpn_session_after_the_rest_of_its_family(labelled: list[DemoRecord]) -> None:
+    late = [record for record in labelled if record.late]
+    statuses = [orjson.loads(record.value)["SessionStatus"] for record in late]
+    assert statuses == ["ZPN_STATUS_AUTHENTICATED", "ZPN_STATUS_DISCONNECTED"]
+    assert {record.family for record in late} == {"gateway"}
+    gateway = [record for record in labelled if record.family == "gateway"]
+    assert gateway[-len(late):] == late  # shipped after everything else of the family
+    assert generate()["gateway"][-len(late):] == [record.value for record in late]
+
+
+def test_the_identity_records_came_after_so_every_earlier_record_kept_its_bytes(labelled) -> None:
+    # Their own random source: leaving them out gives exactly what the generator gave before them.
+    from streams.demo.generator import IDENTITY_SALT
+    from streams.demo.simulation import Simulation
+
+    assert IDENTITY_SALT
+    without = Simulation(7, 1)
+    for part in ("cloudtrail", "gateway", "audit"):
+        __import__(f"streams.demo.{part}", fromlist=["routine_traffic"]).routine_traffic(without)
+    from streams.demo import incidents, malformed
+
+    incidents.inject_all(without)
+    malformed.inject(without)
+    before = Counter(record.value for record in without.records())
+    assert not before - Counter(record.value for record in labelled)
+
+
 # --- content -------------------------------------------------------------------------------------------
 
 
@@ -141,6 +168,8 @@ def test_every_family_and_wire_format_is_present(labelled: list[DemoRecord]) -> 
                 ("gcp", "protoPayload"),
                 ("azure", "correlationId"),
                 ("okta", "legacyEventType"),
+                ("zeek_dhcp", "assigned_addr"),
+                ("zpa", "SessionStatus"),
             ):
                 if marker in document:
                     seen[kind] += 1
@@ -149,13 +178,16 @@ def test_every_family_and_wire_format_is_present(labelled: list[DemoRecord]) -> 
 
     expected = {
         "cloudtrail": {"cloudtrail"},
-        "gateway": {"zeek_ssl", "zeek_dns", "envoy", "kong", "apigw", "nginx", "squid"},
+        "gateway": {"zeek_ssl", "zeek_dns", "envoy", "kong", "apigw", "nginx", "squid", "zeek_dhcp", "zpa"},
         "audit": {"k8s", "gcp", "azure", "okta"},
     }
+    # Who holds which address: a lease per office laptop (and the hot desk), a few ZPA sessions.
+    few = {"zeek_dhcp": 30, "zpa": 4}
     for family, formats in expected.items():
         seen = kinds(family)
         assert set(seen) == formats, (family, seen)
-        assert min(seen.values()) >= 50 or family == "cloudtrail", (family, seen)
+        for kind, count in seen.items():
+            assert count >= few.get(kind, 50) or family == "cloudtrail", (family, kind, count)
 
 
 def test_cloudtrail_events_carry_the_fields_aws_writes(labelled: list[DemoRecord]) -> None:

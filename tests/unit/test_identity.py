@@ -188,3 +188,27 @@ def test_resolved_ambiguous_and_corrected_alerts_are_valid_ocsf():
     assert len(sent) == 4
     for alert in sent:
         assert schema_problems(alert) == []
+
+
+def test_an_alert_re_rendered_after_a_correction_keeps_its_identity_version():
+    detection, store, sent = stage()
+    run(detection, [okta_sign_in("alice@corp.example", "10.20.3.250", T0),
+                    zeek_ssl("10.20.3.250", "api.anthropic.com", T0 + 20 * MIN, "Cv1")])
+    assert sent[-1]["unmapped"]["identity"]["version"] == 1
+    # bob's sign-in there, logged late: the address was shared, so the alert is corrected to ambiguous.
+    run(detection, [okta_sign_in("bob@corp.example", "10.20.3.250", T0 + 5 * MIN)])
+    assert sent[-1]["activity_name"] == "Update"
+    assert (sent[-1]["unmapped"]["identity"]["version"], sent[-1]["unmapped"]["identity"]["ambiguous"]) == (2, True)
+    # Another connection in the alert's window re-renders it: the same answer keeps version 2.
+    run(detection, [zeek_ssl("10.20.3.250", "api.anthropic.com", T0 + 30 * MIN, "Cv2")])
+    identity = sent[-1]["unmapped"]["identity"]
+    assert sent[-1]["finding_info"]["uid"] == sent[0]["finding_info"]["uid"]
+    assert (identity["version"], identity["ambiguous"]) == (2, True)
+    (row,) = store.alert_rows.values()
+    assert orjson.loads(row["context"])["identity"]["version"] == 2
+    # A different answer passes it: carol's VPN session there, logged late, adds a third candidate.
+    run(detection, [zpa("carol@corp.example", "10.20.3.250", T0 + 15 * MIN, T0 + 40 * MIN, "s7")])
+    identity = sent[-1]["unmapped"]["identity"]
+    assert sent[-1]["activity_name"] == "Update"
+    assert identity["version"] == 3 and identity["previous"]["ambiguous"] is True
+    assert identity["candidates"] == ["alice@corp.example", "bob@corp.example", "carol@corp.example"]

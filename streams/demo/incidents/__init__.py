@@ -23,6 +23,8 @@ from streams.demo.incidents import (
     sagemaker_notebook_exposed,
     shadow_ai_ci_pod,
     shadow_ai_laptop,
+    shadow_ai_over_vpn,
+    shadow_ai_shared_desk,
 )
 from streams.demo.incidents.base import Incident, RecordSelector
 from streams.demo.simulation import Simulation
@@ -44,6 +46,8 @@ INCIDENTS: tuple[Incident, ...] = (
     agent_refund_lambda_admin.INCIDENT,
     provisioned_model_unsanctioned_use.INCIDENT,
     notebook_on_training_role.INCIDENT,
+    shadow_ai_shared_desk.INCIDENT,
+    shadow_ai_over_vpn.INCIDENT,
 )
 
 # Every step draws from the run's one random source, so this order is part of the output: reordering
@@ -69,9 +73,22 @@ _STEPS = (
 )
 
 
+# Added later, with the records identity resolution learns from (streams.demo.network_identity): run by
+# ``inject_identity`` inside that part's own random source, so the steps above kept their output.
+_IDENTITY_STEPS = (
+    shadow_ai_shared_desk.inject,
+    shadow_ai_over_vpn.inject,
+)
+
+
 def inject_all(sim: Simulation) -> None:
     for step in _STEPS:
         step(sim)
 
 
-__all__ = ["INCIDENTS", "Incident", "RecordSelector", "inject_all"]
+def inject_identity(sim: Simulation) -> None:
+    for step in _IDENTITY_STEPS:
+        step(sim)
+
+
+__all__ = ["INCIDENTS", "Incident", "RecordSelector", "inject_all", "inject_identity"]
