@@ -81,6 +81,8 @@ _BLANK_EVENT: dict[str, Any] = {
     "ai_category": "",
     "ai_model": "",
     "ai_sanctioned": None,
+    "resolved_identity": "",
+    "identity_source": "",
 }
 
 

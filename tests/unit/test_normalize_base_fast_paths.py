@@ -66,7 +66,7 @@ def reference_new_event(*, event_id: str, time: int, source_family: str, source_
         "outcome": "unknown", "status_code": None, "status_detail": "", "bytes_in": None, "bytes_out": None,
         "cloud_account": "", "cloud_region": "", "kafka_topic": meta.topic, "kafka_partition": meta.partition,
         "kafka_offset": meta.offset, "raw": raw, "ai_provider": "", "ai_product": "", "ai_category": "",
-        "ai_model": "", "ai_sanctioned": None,
+        "ai_model": "", "ai_sanctioned": None, "resolved_identity": "", "identity_source": "",
     }
     for key, value in fields.items():
         if key not in event:
