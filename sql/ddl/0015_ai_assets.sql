@@ -1,7 +1,7 @@
 -- The AI asset inventory, event-sourced: one row per fact an event states about an asset (create,
 -- update of posture flags, delete, use), written by the detection stage's graph stage
--- (streams/graph/stage.py). The inventory at a time T is the fold of the rows up to T
--- (streams/graph/facts.py: the latest create/delete decides existence, flags turn on and off,
+-- (streams/detect/graph/stage.py). The inventory at a time T is the fold of the rows up to T
+-- (streams/detect/graph/facts.py: the latest create/delete decides existence, flags turn on and off,
 -- last use is the latest use). A redelivered event writes the same rows again: they replace each other.
 CREATE TABLE IF NOT EXISTS ai_assets
 (

@@ -1,7 +1,7 @@
 -- Lineage and relationships of AI assets with time on every edge: one row per fact an event states
 -- about an edge (open, close), from -> to, with the evidence event. An edge is valid from its opening
 -- event until a closing one, until another edge takes its slot (an agent's model, an endpoint's config,
--- a function's role), or until either end is deleted (streams/graph/facts.py). Runtime edges
+-- a function's role), or until either end is deleted (streams/detect/graph/facts.py). Runtime edges
 -- (identity -> model/endpoint, kind 'invokes') keep a batch's first and last sighting.
 CREATE TABLE IF NOT EXISTS ai_edges
 (

@@ -14,14 +14,15 @@ _AT_HELP = "The moment to look at (ISO-8601, UTC unless it names a zone; default
 
 
 def _graph(at_text: str | None):
-    from streams.graph.inventory import load_graph
+    from streams.detect.graph.inventory import load_graph
+    from streams.runtime.queries import load_saved_query
     from streams.runtime.query import QueryError, run_query
     from streams.runtime.store import StoreError
 
     config = settings()
     at = parse_time(at_text) or datetime.now(UTC)
     try:
-        return load_graph(lambda sql, parameters: run_query(config, sql, parameters), at)
+        return load_graph(lambda name, parameters: run_query(config, load_saved_query(name).sql, parameters), at)
     except (QueryError, StoreError) as error:
         fail(str(error))
     except Exception as error:  # noqa: BLE001 -- ClickHouse's own message explains it
@@ -39,8 +40,8 @@ def inventory(at_text: str | None, fmt: str, output: Path | None) -> None:
     import orjson
 
     from streams.detect.alerts import PRODUCT
-    from streams.graph.inventory import cyclonedx
-    from streams.graph.inventory import inventory as assets_of
+    from streams.detect.graph.inventory import cyclonedx
+    from streams.detect.graph.inventory import inventory as assets_of
 
     graph = _graph(at_text)
     if fmt == "cyclonedx":
@@ -72,7 +73,7 @@ def paths(at_text: str | None, from_kind: str | None, to_kind: str | None, patte
       unsanctioned_invocation  identity the policy does not sanction -> model or endpoint it invoked
       exposed_notebook_role    notebook with direct internet -> its role -> training job and its data
     """
-    from streams.graph.paths import PATTERNS, find_paths
+    from streams.detect.graph.paths import PATTERNS, find_paths
 
     unknown = sorted(set(patterns) - set(PATTERNS))
     if unknown:

@@ -11,8 +11,9 @@ from streams.cli.base import fail, settings
 def up() -> None:
     """Run the worker (and, with no Kafka configured, the embedded broker) until stopped."""
     from streams.runtime.worker import WorkerError, run_worker
+    from streams.scheduler.service import scheduler_services
 
     try:
-        run_worker(settings())
+        run_worker(settings(), services=scheduler_services)
     except WorkerError as error:
         fail(str(error))

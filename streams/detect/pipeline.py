@@ -51,7 +51,7 @@ class Detectors:
     def candidates(self) -> pl.Expr:
         """Which rows of an events frame a detection or the asset graph reads (they become dicts and carry
         their raw record on the events topic); the others count for the clock alone."""
-        from streams.graph.extract import candidates as graph_candidates
+        from streams.detect.graph.extract import candidates as graph_candidates
 
         return self.engine.candidates() | graph_candidates()
 

@@ -36,16 +36,16 @@ from streams.detect import state as rule_state_tools
 from streams.detect.alerts import AlertEvent, AlertPlan, AlertTally, MemoryLedger
 from streams.detect.anomaly import AnomalyStage, ClosedWindows
 from streams.detect.eventtime import EventClock
+from streams.detect.graph.alerts import path_finding
+from streams.detect.graph.extract import compact, extract_facts
+from streams.detect.graph.facts import AssetFact, EdgeFact
+from streams.detect.graph.watch import PathWatch
 from streams.detect.identity import IdentityStage, binding_rows
 from streams.detect.pipeline import Detectors
 from streams.detect.remediation import remediation_message
 from streams.detect.siem import AlertFormat, HecOptions, render_alert
 from streams.detect.writeback import WriteBack
 from streams.enrich.identity import Binding
-from streams.graph.alerts import path_finding
-from streams.graph.extract import compact, extract_facts
-from streams.graph.facts import AssetFact, EdgeFact
-from streams.graph.watch import PathWatch
 from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class PreparedDetection:
     """Identity bindings this batch learned (``streams.enrich.identity.Binding``), persisted first."""
     assets: list[AssetFact] = field(default_factory=list)
     edges: list[EdgeFact] = field(default_factory=list)
-    """What the batch's events say about AI assets and their edges (``streams.graph``), landed last."""
+    """What the batch's events say about AI assets and their edges (``streams.detect.graph``), landed last."""
 
 
 class DetectionStage:
@@ -145,7 +145,7 @@ class DetectionStage:
                  path_alerts: bool = True) -> None:
         self.detectors = detectors
         self.paths = PathWatch() if path_alerts else None
-        """The graph's facts so far: a path the batch's facts complete raises a finding (streams/graph/watch.py)."""
+        """The graph's facts so far: a path the batch's facts complete raises a finding (streams/detect/graph/watch.py)."""
         self.identity = identity
         """Bindings of addresses to identities: findings about an address name who held it."""
         self.alert_format: AlertFormat = alert_format

@@ -189,26 +189,6 @@ class IngestService(Service):
         produce_all(self.producer, self.topics.dead_letters, [(None, None, value) for value in messages])
 
 
-class SchedulerService(Service):
-    """The scheduled jobs (streams/scheduler) inside the worker, the one process that may open chDB."""
-
-    def __init__(self, *, settings: Settings, store: Store, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.settings = settings
-        self.store = store
-        self.scheduler: Any = None
-
-    async def on_start(self) -> None:
-        from streams.scheduler import Scheduler
-
-        self.scheduler = Scheduler(self.store, self.settings)
-        self.scheduler.start()
-
-    async def on_stop(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown()
-
-
 def _partition_count(producer: Any, topic: str) -> int:
     """Partitions of ``topic`` as the cluster has it (it may predate the configured count)."""
     metadata = producer.list_topics(topic, timeout=30).topics.get(topic)
@@ -284,6 +264,4 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store | None) -> fa
     ingest.anomaly = stage.anomaly
     lander = EventsLander(store, ingest.metrics) if settings.role == "land" else None
     register_detection_agent(app, settings, stage=stage, lander=lander)
-    if settings.scheduler.enabled:
-        services.append(SchedulerService(settings=settings, store=store))
     return app

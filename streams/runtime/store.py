@@ -32,7 +32,7 @@ from streams.settings import Settings
 
 if TYPE_CHECKING:
     from models.registry import ModelVersion
-    from streams.graph.facts import AssetFact, EdgeFact
+    from streams.detect.graph.facts import AssetFact, EdgeFact
 
 log = logging.getLogger(__name__)
 
@@ -412,7 +412,7 @@ class Store:
     def land_graph_facts(self, assets: list[AssetFact], edges: list[EdgeFact]) -> None:
         """The AI asset graph's facts (``ai_assets``, ``ai_edges``); rows keyed by fact and event replace
         their own copies, so a redelivered batch lands nothing new."""
-        from streams.graph.rows import ASSET_COLUMNS, EDGE_COLUMNS, asset_row, edge_row
+        from streams.detect.graph.rows import ASSET_COLUMNS, EDGE_COLUMNS, asset_row, edge_row
 
         with self._lock:
             if assets:
@@ -421,9 +421,9 @@ class Store:
                 self.client.insert("ai_edges", [edge_row(fact) for fact in edges], column_names=list(EDGE_COLUMNS))
 
     def load_graph_facts(self) -> tuple[list[AssetFact], list[EdgeFact]]:
-        """Every landed fact the path watch folds (``streams.graph.watch``): the saved queries' rows as of the
+        """Every landed fact the path watch folds (``streams.detect.graph.watch``): the saved queries' rows as of the
         end of time, an edge's history reduced to its first opening and latest fact, runtime uses to the last."""
-        from streams.graph.rows import asset_facts_of_rows, edge_facts_of_rows
+        from streams.detect.graph.rows import asset_facts_of_rows, edge_facts_of_rows
         from streams.runtime.queries import load_saved_query
 
         parameters = {"at": "2299-12-31 23:59:59.999"}

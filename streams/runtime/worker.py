@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from streams.detect import RuleLoadError
 from streams.enrich.catalog.yaml_source import ConfigFileError
@@ -44,10 +45,12 @@ def lock_store(settings: Settings) -> StoreLock:
     return lock
 
 
-def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store] = Store) -> None:
+def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store] = Store,
+               services: Callable[[Settings, Store | None], list[Any]] = lambda _settings, _store: []) -> None:
     """Run until SIGINT/SIGTERM. Everything started here is stopped on the way out.
 
-    ``store_factory`` opens the store (`make chaos` passes one that fails on purpose).
+    ``store_factory`` opens the store (`make chaos` passes one that fails on purpose); ``services``: more
+    services to run in the worker with its store (`aispm up` adds the scheduler's).
     """
     import faust
 
@@ -81,7 +84,8 @@ def run_worker(settings: Settings, *, store_factory: Callable[[Settings], Store]
         app = create_app(settings, bootstrap=bootstrap, store=store)
         from streams.runtime.logs import logging_config
 
-        worker = faust.Worker(app, *app.aispm_services, loglevel=settings.log_level,  # type: ignore[attr-defined]
+        extra = services(settings, store)
+        worker = faust.Worker(app, *app.aispm_services, *extra, loglevel=settings.log_level,  # type: ignore[attr-defined]
                               redirect_stdouts=False,
                               logging_config=logging_config(settings.log_format, settings.log_level))
         try:

@@ -16,6 +16,9 @@ pytestmark = pytest.mark.integration
 
 ENDED_RUNS = ("SELECT job, count() FROM scheduler_runs WHERE outcome IN ('ok', 'skipped', 'failed') "
               "GROUP BY job ORDER BY job")
+# Ended runs per slot: a slot runs once, whichever worker ran it.
+SLOT_RUNS = ("SELECT job, toString(scheduled_for), count() FROM scheduler_runs "
+             "WHERE outcome IN ('ok', 'skipped', 'failed') GROUP BY job, scheduled_for ORDER BY job, scheduled_for")
 
 
 def aispm(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -40,6 +43,7 @@ def test_the_worker_runs_due_jobs_once_across_a_restart(tmp_path, embedded_broke
     try:
         worker.start(timeout_s=180)
         assert wait_for_runs(worker, 3) == [["retention", 1], ["retrain", 1], ["rollups", 1]]
+        done = {(job, slot) for job, slot, _ in worker.query(SLOT_RUNS)}
         listed = aispm("scheduler", "jobs", "--format", "json", env=env)
         assert listed.returncode == 0, listed.stderr
         jobs = {item["job"]: item for item in orjson.loads(listed.stdout)}
@@ -52,6 +56,10 @@ def test_the_worker_runs_due_jobs_once_across_a_restart(tmp_path, embedded_broke
         worker.stop()
         worker.start(timeout_s=180)
         time.sleep(5)  # the restarted worker's start-up wake-up has run by now
-        assert worker.query(ENDED_RUNS) == [["retention", 1], ["retrain", 1], ["rollups", 1]]
+        after = worker.query(SLOT_RUNS)
+        # No finished slot ran again; a new one only if a slot boundary (the hour) passed meanwhile.
+        assert all(count == 1 for _, _, count in after), after
+        assert done <= {(job, slot) for job, slot, _ in after}
+        assert all(slot > max(s for j, s in done if j == job) for job, slot, _ in after if (job, slot) not in done)
     finally:
         worker.stop()

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.extract import compact, discover_extractors, example_problems, extract_facts
-from streams.graph.facts import AssetFact, EdgeFact, graph_at
-from streams.graph.path_examples import EXAMPLES, moment
-from streams.graph.paths import PATTERNS, find_paths
+from streams.detect.graph.extract import compact, discover_extractors, example_problems, extract_facts
+from streams.detect.graph.facts import AssetFact, EdgeFact, graph_at
+from streams.detect.graph.path_examples import EXAMPLES, moment
+from streams.detect.graph.paths import PATTERNS, find_paths
 from tests.conftest import fresh_database_settings
 
 EXTRACTORS = discover_extractors()
@@ -87,7 +87,7 @@ def _stage(store):
 
 
 def test_stage_lands_facts_once_under_redelivery(chdb_data_dir) -> None:
-    from streams.graph.rows import asset_facts_of_rows, edge_facts_of_rows
+    from streams.detect.graph.rows import asset_facts_of_rows, edge_facts_of_rows
     from streams.runtime.queries import load_saved_query
     from streams.runtime.store import Store
 

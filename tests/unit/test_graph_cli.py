@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from streams.cli import main
+from streams.detect.graph.path_examples import EXAMPLES, moment
 from streams.detect.pipeline import Detectors
 from streams.detect.stage import DetectionStage
-from streams.graph.path_examples import EXAMPLES, moment
 from streams.runtime.store import Store
 from tests.conftest import fresh_database_settings
 

@@ -7,14 +7,14 @@ import orjson
 import pytest
 
 from streams.detect.engine import discover_rules
+from streams.detect.graph.alerts import PATH_ACTIONS, path_parameters
+from streams.detect.graph.extract import extract_facts
+from streams.detect.graph.facts import AssetFact, EdgeFact, graph_at
+from streams.detect.graph.path_examples import EXAMPLES
+from streams.detect.graph.paths import PATTERNS, find_paths
+from streams.detect.graph.watch import PathWatch
 from streams.detect.pipeline import Detectors
 from streams.detect.stage import DetectionStage, MemoryDetectionStore
-from streams.graph.alerts import PATH_ACTIONS, path_parameters
-from streams.graph.extract import extract_facts
-from streams.graph.facts import AssetFact, EdgeFact, graph_at
-from streams.graph.path_examples import EXAMPLES
-from streams.graph.paths import PATTERNS, find_paths
-from streams.graph.watch import PathWatch
 from tests.conftest import fresh_database_settings
 from tests.ocsf_schema import schema_problems
 

@@ -33,7 +33,7 @@ class Incident:
     caught_by: str = "rules"
     """What should find it: ``rules`` (a detection or posture rule fires), ``anomaly`` (only the
     per-principal anomaly model can: nothing in any single event is wrong) or ``paths`` (an attack path
-    in the AI asset graph, ``streams.graph.paths``: each event is routine, their combination is not)."""
+    in the AI asset graph, ``streams.detect.graph.paths``: each event is routine, their combination is not)."""
     anomalous_access: bool = False
     """An identity behaving unlike itself (stolen credentials, escalation, bulk reads, probing): the
     anomaly model's evaluation positives."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, expect, model_node, role_arn_of, role_edge
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect, model_node, role_arn_of, role_edge
 
 META = ExtractorMeta(
     id="bedrock_agent", title="Bedrock agents created, changed, deleted and given knowledge bases",

@@ -5,7 +5,7 @@ the job's ``customModelName``."""
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import (
+from streams.detect.graph.base import (
     Call,
     ExtractorMeta,
     Fact,

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from streams.graph.facts import AssetFact, EdgeFact
+from streams.detect.graph.facts import AssetFact, EdgeFact
 
 __all__ = ["ASSET_COLUMNS", "EDGE_COLUMNS", "asset_facts_of_rows", "asset_row", "edge_facts_of_rows", "edge_row"]
 

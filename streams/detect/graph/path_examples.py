@@ -1,4 +1,4 @@
-"""Examples of every attack-path pattern (streams/graph/paths.py): CloudTrail events in order, and the
+"""Examples of every attack-path pattern (streams/detect/graph/paths.py): CloudTrail events in order, and the
 moments at which the pattern must find its path or must not (before the path's last piece was created,
 after one of its pieces was deleted or closed). ``tests/unit/test_graph_paths.py`` runs them all."""
 

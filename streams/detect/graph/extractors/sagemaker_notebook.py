@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from streams.detect.aws import enabled_unless_disabled
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, expect, role_arn_of, role_edge
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect, role_arn_of, role_edge
 
 META = ExtractorMeta(
     id="sagemaker_notebook", title="SageMaker notebook instances created, changed, deleted",

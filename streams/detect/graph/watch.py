@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from streams.graph.facts import AssetFact, EdgeFact, graph_at
-from streams.graph.paths import Path, find_paths
+from streams.detect.graph.facts import AssetFact, EdgeFact, graph_at
+from streams.detect.graph.paths import Path, find_paths
 
 __all__ = ["HOPS", "NewPath", "PathWatch"]
 

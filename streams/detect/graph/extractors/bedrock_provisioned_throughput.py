@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, expect, model_node
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect, model_node
 
 META = ExtractorMeta(
     id="bedrock_provisioned_throughput", title="Bedrock provisioned throughput created, changed or deleted",

@@ -1,7 +1,7 @@
 """New attack paths -> findings, raised through the same alert path as the rules' (dedup, OCSF, the
 alerts and remediation topics).
 
-One finding per new path (``streams.graph.watch``): the detection is the pattern's id, the dedup key is
+One finding per new path (``streams.detect.graph.watch``): the detection is the pattern's id, the dedup key is
 the path's (``path|<path_id>``: a path alerts once), its event the one that completed the path, and
 the path itself (nodes, edges, the events behind them) its context. Each pattern declares remediation
 actions; the values they need come from the path (``path_parameters``).
@@ -13,6 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from schemas.finding import Finding
+from streams.detect.graph.paths import PATTERNS, Path
+from streams.detect.graph.watch import NewPath
 from streams.detect.remediation import (
     ALL_BLOCKED,
     CONTAIN_PRINCIPAL,
@@ -22,8 +24,6 @@ from streams.detect.remediation import (
     manual,
     opt,
 )
-from streams.graph.paths import PATTERNS, Path
-from streams.graph.watch import NewPath
 
 __all__ = ["PATH_ACTIONS", "path_finding", "path_parameters"]
 

@@ -4,8 +4,8 @@ SageMaker data events record it)."""
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail, iam_user
-from streams.graph.base import Call, ExtractorMeta, Fact, expect
-from streams.graph.extractors.sagemaker_endpoint import ENDPOINT, endpoint_arn
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect
+from streams.detect.graph.extractors.sagemaker_endpoint import ENDPOINT, endpoint_arn
 
 META = ExtractorMeta(
     id="sagemaker_endpoint_invocation", title="SageMaker endpoints invoked, by whom",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, expect
-from streams.graph.extractors.bedrock_agent import agent_arn
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect
+from streams.detect.graph.extractors.bedrock_agent import agent_arn
 
 META = ExtractorMeta(
     id="bedrock_action_group", title="Bedrock agent action groups and their Lambda functions",

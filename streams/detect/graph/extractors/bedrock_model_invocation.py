@@ -4,8 +4,8 @@ with whether the sanctioned-use policy allowed it (set on the event at ingest), 
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail, iam_user
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect, model_node
 from streams.enrich.ai_usage import INVOKE_ACTIONS
-from streams.graph.base import Call, ExtractorMeta, Fact, expect, model_node
 
 META = ExtractorMeta(
     id="bedrock_model_invocation", title="Bedrock models invoked, by whom",

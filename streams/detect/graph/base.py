@@ -1,6 +1,6 @@
 """What a graph extractor is: which calls it reads, a pure ``extract(event) -> facts``, and its examples.
 
-An extractor module (one per file in ``streams.graph.extractors``, file name = id) defines ``META``
+An extractor module (one per file in ``streams.detect.graph.extractors``, file name = id) defines ``META``
 (an :class:`ExtractorMeta`), ``extract(event) -> list[AssetFact | EdgeFact]`` over a normalized,
 successful CloudTrail event of one of ``META.actions`` (the caller filters: a failed call creates
 nothing), and ``EXAMPLES``: events with the facts they must give, at least one that gives some and
@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from streams.graph.facts import AssetFact, EdgeFact, bucket_arn
+from streams.detect.graph.facts import AssetFact, EdgeFact, bucket_arn
 from streams.normalize.cloudtrail_record import CloudTrailRecord, ct
 
 __all__ = ["Call", "Example", "ExtractorMeta", "Fact", "bucket_node", "expect", "fact_key", "model_node", "role_arn_of",

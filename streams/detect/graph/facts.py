@@ -1,6 +1,6 @@
 """The AI asset graph as facts: what one event says about an asset or an edge, and the graph as of a time.
 
-The graph is event-sourced. An extractor (``streams/graph/extractors``) turns one CloudTrail event into
+The graph is event-sourced. An extractor (``streams/detect/graph/extractors``) turns one CloudTrail event into
 facts; the facts land as they are (``ai_assets``, ``ai_edges``: one row per fact, keyed by the asset or
 edge and the event, so a redelivered event replaces its own rows), and the graph at any time T is a
 fold of the facts up to T (:func:`graph_at`). Nothing is updated in place, so facts may arrive in any

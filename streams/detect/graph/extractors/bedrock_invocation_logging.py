@@ -4,7 +4,7 @@ model there is flagged "invocation logging off" (a gap in what an investigation 
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, bucket_node, expect
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, bucket_node, expect
 
 META = ExtractorMeta(
     id="bedrock_invocation_logging", title="Bedrock model invocation logging configured or deleted",

@@ -18,9 +18,9 @@ from types import ModuleType
 
 import polars as pl
 
-from streams.graph import extractors as extractors_package
-from streams.graph.base import Example, ExtractorMeta, Fact, fact_key
-from streams.graph.facts import AssetFact, EdgeFact
+from streams.detect.graph import extractors as extractors_package
+from streams.detect.graph.base import Example, ExtractorMeta, Fact, fact_key
+from streams.detect.graph.facts import AssetFact, EdgeFact
 
 __all__ = [
     "ExtractResult",

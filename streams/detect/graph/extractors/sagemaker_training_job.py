@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, bucket_node, expect, role_arn_of, role_edge
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, bucket_node, expect, role_arn_of, role_edge
 
 META = ExtractorMeta(
     id="sagemaker_training_job", title="SageMaker training jobs and their data",

@@ -8,7 +8,7 @@ from typing import Any
 
 from streams.detect.aws import parse_policy
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, expect
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect
 
 META = ExtractorMeta(
     id="iam_role_admin", title="IAM roles given or stripped of administrator rights",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, bucket_node, expect, role_arn_of, role_edge
-from streams.graph.extractors.sagemaker_training_job import job_arn
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, bucket_node, expect, role_arn_of, role_edge
+from streams.detect.graph.extractors.sagemaker_training_job import job_arn
 
 META = ExtractorMeta(
     id="sagemaker_model", title="SageMaker models created and deleted",

@@ -4,7 +4,7 @@ function's role can do."""
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, expect, role_arn_of, role_edge
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect, role_arn_of, role_edge
 
 META = ExtractorMeta(
     id="lambda_function", title="Lambda functions and their execution roles",

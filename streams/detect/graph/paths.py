@@ -1,4 +1,4 @@
-"""Attack paths: named patterns over the AI asset graph as of a time (``streams.graph.facts.graph_at``).
+"""Attack paths: named patterns over the AI asset graph as of a time (``streams.detect.graph.facts.graph_at``).
 
 Each pattern is a pure ``find(graph) -> list[Path]`` with metadata and examples: event sequences, and
 for each moment whether the pattern finds a path then. A path is its nodes (id and kind, first to
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.finding import Severity
-from streams.graph.facts import Edge, Graph
+from streams.detect.graph.facts import Edge, Graph
 
 __all__ = ["PATTERNS", "Path", "PathPattern", "find_paths"]
 

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from streams.graph.facts import AI_KINDS, Asset, Graph, graph_at
-from streams.graph.rows import asset_facts_of_rows, edge_facts_of_rows
+from streams.detect.graph.facts import AI_KINDS, Asset, Graph, graph_at
+from streams.detect.graph.rows import asset_facts_of_rows, edge_facts_of_rows
 
 __all__ = ["QueryRunner", "cyclonedx", "inventory", "load_graph"]
 
 QueryRunner = Callable[[str, dict[str, str]], tuple[list[str], list]]
-"""Runs a saved query's SQL with parameters: ``(columns, rows)`` (``streams.runtime.query.run_query``)."""
+"""Runs a saved query, by name, with parameters: ``(columns, rows)`` (the CLI runs it through the worker's
+query endpoint or the store, ``streams.runtime.query.run_query``)."""
 
 _LOGGED_KINDS = frozenset({"bedrock_custom_model", "bedrock_imported_model", "bedrock_provisioned_throughput",
                            "bedrock_agent", "bedrock_foundation_model"})
@@ -28,11 +29,9 @@ _DATA_KINDS = frozenset({"bedrock_knowledge_base", "bedrock_data_source"})
 
 def load_graph(run: QueryRunner, at: datetime) -> Graph:
     """The graph as of ``at`` from the store's ``ai_assets`` and ``ai_edges`` (two saved queries)."""
-    from streams.runtime.queries import load_saved_query
-
     parameters = {"at": at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]}
-    _, asset_rows = run(load_saved_query("graph_asset_facts").sql, parameters)
-    _, edge_rows = run(load_saved_query("graph_edges_as_of").sql, parameters)
+    _, asset_rows = run("graph_asset_facts", parameters)
+    _, edge_rows = run("graph_edges_as_of", parameters)
     at_ms = int(at.timestamp() * 1000)
     return graph_at(asset_facts_of_rows(asset_rows), edge_facts_of_rows(edge_rows), at_ms)
 

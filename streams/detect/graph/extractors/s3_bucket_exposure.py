@@ -8,8 +8,8 @@ from typing import Any
 
 from streams.detect.aws import grants_public_acl, parse_policy, public_statements
 from streams.detect.examples import OTHER_ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, expect
-from streams.graph.facts import bucket_arn
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect
+from streams.detect.graph.facts import bucket_arn
 
 META = ExtractorMeta(
     id="s3_bucket_exposure", title="S3 buckets made public or cross-account writable, and closed again",

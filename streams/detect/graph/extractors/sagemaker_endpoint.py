@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, expect
-from streams.graph.extractors.sagemaker_model import model_arn
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect
+from streams.detect.graph.extractors.sagemaker_model import model_arn
 
 META = ExtractorMeta(
     id="sagemaker_endpoint", title="SageMaker endpoint configs and endpoints",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import (
+from streams.detect.graph.base import (
     Call,
     ExtractorMeta,
     Fact,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import Call, ExtractorMeta, Fact, expect
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect
 
 META = ExtractorMeta(
     id="bedrock_guardrail", title="Bedrock guardrails created and deleted",

@@ -4,7 +4,7 @@ models deleted (whichever way they were made)."""
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.graph.base import (
+from streams.detect.graph.base import (
     Call,
     ExtractorMeta,
     Fact,

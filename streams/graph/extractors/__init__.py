@@ -1,1 +1,0 @@
-"""One graph extractor per module, each with its examples (see streams/graph/base.py)."""
