@@ -4,6 +4,7 @@ filled in, values from logs stay data (one argv token each), and the remediation
 from __future__ import annotations
 
 import subprocess
+import time
 
 import orjson
 import pytest
@@ -200,7 +201,8 @@ def test_alert_rows_keep_their_actions_in_the_store(chdb_data_dir) -> None:
         finding = _acl_finding("training-data-x; rm -rf /")
         bare = Finding(detection="t", title="t", severity="low", principal="p", event={"time": 0, "event_id": "e"},
                        description="d", remediation="r")
-        rows = [alert_row(f, alert_id, 1, 0, 0, _alert(f), 1) for f, alert_id in ((finding, "a1"), (bare, "a2"))]
+        now = int(time.time() * 1000)  # rows of 1970 would be past the tables' retention TTL
+        rows = [alert_row(f, alert_id, 1, now, now, _alert(f), now) for f, alert_id in ((finding, "a1"), (bare, "a2"))]
         assert store.land_alerts(rows) == 2
         stored = dict(store.client.query(
             "SELECT alert_id, remediation_actions FROM alerts_current ORDER BY alert_id").result_rows)

@@ -35,6 +35,7 @@ INCIDENT = Incident(
     (RecordSelector("cloudtrail", (), (FUNCTION, AGENT_ID)),),
     attack=("T1078.004",),
     caught_by="paths",
+    anomalous_access=True,  # a new agent and an admin grant: windows the model flags
 )
 
 

@@ -29,6 +29,7 @@ INCIDENT = Incident(
     "stops and deletes it (09:33, 09:40). Attack path: notebook -> training role -> training job -> its data.",
     (RecordSelector("cloudtrail", (), (JOB, NOTEBOOK)),),
     attack=("T1078.004",),
+    anomalous_access=True,  # a notebook and a training job on one role: windows the model flags
 )
 
 
