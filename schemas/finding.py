@@ -11,6 +11,14 @@ from typing import Any, Literal
 
 from schemas.remediation import RemediationAction
 
+# What an alert shows of its event (``evidences[].data``), and all it reads of it besides the raw record.
+EVIDENCE_FIELDS = (
+    "event_id", "time", "source_family", "source_format", "class_uid", "activity_id", "actor", "actor_type",
+    "src_ip", "user_agent", "action", "service", "target_host", "target_url", "target_resource", "outcome",
+    "status_code", "status_detail", "bytes_in", "bytes_out", "cloud_account", "cloud_region", "kafka_topic",
+    "kafka_partition", "kafka_offset",
+)
+
 Severity = Literal["informational", "low", "medium", "high", "critical"]
 
 

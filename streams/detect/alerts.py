@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import orjson
 
 from schemas.alert import AlertEvent
-from schemas.finding import Finding
+from schemas.finding import EVIDENCE_FIELDS, Finding
 from streams.normalize.base import stable_id
 
 __all__ = [
@@ -107,15 +107,6 @@ def attacks_of(techniques: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
         if not entry["tactics"]:
             attacks.append(attack)
     return attacks
-
-
-# Normalized-event fields that go into the alert's evidence (everything except the raw record).
-_EVIDENCE_FIELDS = (
-    "event_id", "time", "source_family", "source_format", "class_uid", "activity_id", "actor", "actor_type",
-    "src_ip", "user_agent", "action", "service", "target_host", "target_url", "target_resource", "outcome",
-    "status_code", "status_detail", "bytes_in", "bytes_out", "cloud_account", "cloud_region", "kafka_topic",
-    "kafka_partition", "kafka_offset",
-)
 
 
 def to_ocsf(finding: Finding, count: int, first_seen_ms: int, last_seen_ms: int, alert_id: str, *,
@@ -267,7 +258,7 @@ def _json_fallback(value: Any) -> Any:
 def _evidence(event: dict) -> dict[str, Any]:
     evidence: dict[str, Any] = {
         "name": event.get("source_format") or "event",
-        "data": {name: event[name] for name in _EVIDENCE_FIELDS if event.get(name) not in (None, "")},
+        "data": {name: event[name] for name in EVIDENCE_FIELDS if event.get(name) not in (None, "")},
     }
     # actor / src_endpoint / dst_endpoint are OCSF 1.x Evidence Artifacts attributes.
     if event.get("actor"):

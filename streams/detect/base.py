@@ -71,6 +71,10 @@ class Hit:
     dedup_key: str = ""
     description: str = ""
     context: dict[str, Any] = field(default_factory=dict)
+    about: dict | None = None
+    """The event the finding is about, when it is not the one being judged: an earlier event that a late
+    arrival completed (a sequence rule whose steps arrive out of order). A summary of it is enough
+    (:func:`streams.detect.state.summary`)."""
 
 AttackId = Annotated[str, StringConstraints(pattern=r"^T\d{4}(\.\d{3})?$")]
 AtlasId = Annotated[str, StringConstraints(pattern=r"^AML\.T\d{4}(\.\d{3})?$")]
@@ -217,6 +221,8 @@ class Rule:
         meta = self.meta
         ctx = as_context(ctx)
         hit = hit or Hit()
+        if hit.about is not None:
+            event = hit.about
         context: dict[str, Any] = dict(self.context_fn(event, ctx)) if self.context_fn else {}
         context.update(hit.context)
         context.setdefault("runbook", meta.runbook)

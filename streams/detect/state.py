@@ -21,6 +21,11 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
+
+from schemas.finding import EVIDENCE_FIELDS
+from streams.normalize.cloudtrail_record import ct
+
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
@@ -117,3 +122,18 @@ def sweep(state: MutableMapping[str, dict], now_ms: int) -> int:
 
 def _time_of(item: list) -> int:
     return int(item[0])
+
+
+def summary(event: dict, *params: str) -> dict[str, Any]:
+    """What a finding about ``event`` needs of it, small enough to keep in a rule's state: the fields an
+    alert shows, and of a CloudTrail record only who called (the credential remediation names) and the
+    request parameters ``params``. For a rule that may raise a finding about the event later, when a
+    step that arrives after it completes what it looks for."""
+    kept: dict[str, Any] = {name: event[name] for name in (*EVIDENCE_FIELDS, "resolved_identity", "identity_source")
+                            if event.get(name) not in (None, "")}
+    if event.get("source_family") == "cloudtrail" and event.get("raw"):
+        record = ct(event)
+        requested = {name: value for name in params if (value := record.param(name)) not in (None, "")}
+        kept["raw"] = orjson.dumps({"userIdentity": record.user_identity, "eventName": event.get("action", ""),
+                                    "requestParameters": requested}).decode()
+    return kept
