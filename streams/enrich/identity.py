@@ -27,7 +27,7 @@ and persists each one in ClickHouse (``ip_bindings``), from where other workers 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -47,6 +47,8 @@ ACTIVITY_TTL_MS = HOUR_MS
 OPEN_SESSION_TTL_MS = 24 * HOUR_MS
 """A VPN session whose logout has not been logged yet binds for at most this long."""
 MAX_BINDINGS_PER_IP = 64
+# How many of the identities behind an ambiguous address its evidence names.
+AMBIGUOUS_NAMED = 5
 
 # source -> (label in the evidence, confidence)
 SOURCES: dict[str, tuple[str, float]] = {
@@ -152,6 +154,9 @@ class BindingTable:
     """Bindings by address, in memory; what ``resolve`` reads."""
 
     by_ip: dict[str, dict[str, Binding]] = field(default_factory=dict)
+    # ``resolve(..., any_time=True)`` answers per address and sources left out, until the address's
+    # bindings change: a rule asks it for every call from an address (an office's NAT: dozens of people).
+    _whenever: dict[str, dict[frozenset[str], Resolution | None]] = field(default_factory=dict, repr=False)
 
     def add(self, bindings: list[Binding]) -> list[Binding]:
         """Add or update ``bindings``; returns those that changed the table."""
@@ -161,6 +166,7 @@ class BindingTable:
             current = known.get(binding.binding_id)
             if current is not None and (current.seen_at, current.valid_to) >= (binding.seen_at, binding.valid_to):
                 continue
+            self._forget_answers(binding.ip)
             known[binding.binding_id] = binding
             changed.append(binding)
             if len(known) > MAX_BINDINGS_PER_IP:
@@ -172,6 +178,8 @@ class BindingTable:
         """Forget bindings that ended before ``before_ms``."""
         for ip in list(self.by_ip):
             kept = {key: b for key, b in self.by_ip[ip].items() if b.valid_to >= before_ms}
+            if len(kept) != len(self.by_ip[ip]):
+                self._forget_answers(ip)
             if kept:
                 self.by_ip[ip] = kept
             else:
@@ -188,6 +196,18 @@ class BindingTable:
         table keeps the latest ``MAX_BINDINGS_PER_IP`` of an address, which after a restart need not be
         those valid at an earlier ``time_ms`` that a replay asks about; the identities it holds still say
         whether several share the address."""
+        if not any_time:
+            return self._resolve(ip, time_ms, exclude, any_time=False)
+        answers = self._whenever.setdefault(ip, {})
+        if exclude not in answers:
+            answers[exclude] = self._resolve(ip, time_ms, exclude, any_time=True)
+        answer = answers[exclude]
+        return answer if answer is None or answer.time == time_ms else replace(answer, time=time_ms)
+
+    def _forget_answers(self, ip: str) -> None:
+        self._whenever.pop(ip, None)
+
+    def _resolve(self, ip: str, time_ms: int, exclude: frozenset[str], *, any_time: bool) -> Resolution | None:
         known = self.by_ip.get(ip)
         if not known:
             return None
@@ -204,9 +224,18 @@ class BindingTable:
             return Resolution(ip, time_ms, best.identity, best.source, best.evidence(), best.confidence,
                               kind=best.kind, candidates=(best.identity,), binding_id=best.binding_id)
         why = "a shared egress address" if shared else f"bound to {len(identities)} identities"
-        listed = "; ".join(sorted({f"{b.identity} ({b.label} {_clock(b.valid_from)})" for b in chosen}))
+        # Each identity once (its earliest binding), the first few named: an office's NAT holds dozens,
+        # and a rule asks about it for every call made from there.
+        earliest: dict[str, Binding] = {}
+        for b in sorted(chosen, key=lambda b: (b.valid_from, b.binding_id)):
+            earliest.setdefault(b.identity.lower(), b)
+        named = [earliest[identity] for identity in identities[:AMBIGUOUS_NAMED]]
+        listed = "; ".join(f"{b.identity} ({b.label} {_clock(b.valid_from)})" for b in named)
+        if len(identities) > AMBIGUOUS_NAMED:
+            listed += f"; and {len(identities) - AMBIGUOUS_NAMED} more"
+        when = "whenever bound" if any_time else f"at {_clock(time_ms)}"
         return Resolution(ip, time_ms, "", "ambiguous",
-                          f"{ip} is ambiguous at {_clock(time_ms)}: {why} ({listed}); not resolved",
+                          f"{ip} is ambiguous {when}: {why} ({listed}); not resolved",
                           ambiguous=True, kind=chosen[0].kind, candidates=tuple(identities))
 
 

@@ -98,6 +98,20 @@ def test_a_proxy_address_and_an_address_of_two_people_are_ambiguous_never_guesse
     assert only_alice is not None and only_alice.identity == "alice@corp.example"
 
 
+def test_an_office_nat_names_its_first_few_people_once_each_and_counts_the_rest():
+    table = BindingTable()
+    for person in range(12):  # twelve people, several sign-ins each, from one address
+        for sign_in in range(3):
+            table.add(bindings_of(okta_sign_in(f"user{person:02d}@corp.example", "198.51.100.7",
+                                               T0 + (sign_in * 12 + person) * MIN)))
+    office = table.resolve("198.51.100.7", T0 + 40 * MIN, any_time=True)
+    assert office is not None and office.ambiguous and len(office.candidates) == 12
+    named = [f"user{person:02d}@corp.example" for person in range(5)]
+    assert all(office.evidence.count(person) == 1 for person in named), office.evidence
+    assert "user05@corp.example" not in office.evidence and "; and 7 more);" in office.evidence
+    assert "user00@corp.example (Okta sign-in 08:01)" in office.evidence, "each named at its earliest binding"
+
+
 def test_a_person_wins_over_the_device_lease_and_a_vpn_session_ends_at_logout():
     table = BindingTable()
     table.add(bindings_of(dhcp("10.20.1.57", "nina-mbp", T0 - 60 * MIN)))
@@ -212,3 +226,16 @@ def test_an_alert_re_rendered_after_a_correction_keeps_its_identity_version():
     assert sent[-1]["activity_name"] == "Update"
     assert identity["version"] == 3 and identity["previous"]["ambiguous"] is True
     assert identity["candidates"] == ["alice@corp.example", "bob@corp.example", "carol@corp.example"]
+
+
+def test_whenever_answers_follow_the_bindings_an_address_gains_and_loses():
+    table = BindingTable()
+    table.add(bindings_of(okta_sign_in("alice@corp.example", "10.20.4.4", T0)))
+    alone = table.resolve("10.20.4.4", T0 + MIN, any_time=True)
+    assert alone is not None and alone.identity == "alice@corp.example" and alone.time == T0 + MIN
+    assert table.resolve("10.20.4.4", T0 + 2 * MIN, any_time=True).time == T0 + 2 * MIN
+    table.add(bindings_of(okta_sign_in("bob@corp.example", "10.20.4.4", T0 + 3 * MIN)))
+    shared = table.resolve("10.20.4.4", T0 + 4 * MIN, any_time=True)
+    assert shared is not None and shared.ambiguous and shared.candidates == ("alice@corp.example", "bob@corp.example")
+    table.prune(T0 + 365 * 24 * 60 * MIN)
+    assert table.resolve("10.20.4.4", T0 + 5 * MIN, any_time=True) is None
