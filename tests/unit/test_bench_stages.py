@@ -13,7 +13,7 @@ def test_stage_costs_cover_every_stage_of_the_worker_path(tmp_path: Path):
     # Malformed records of the mix become dead letters; every other message gives at least one event.
     assert 0.9 * produced <= result["events"]
     costs = result["cpu_us_per_event"]
-    stages = ("normalize", "enrich", "dedup", "encode", "decode", "detect", "anomaly", "insert")
+    stages = ("normalize", "enrich", "dedup", "encode", "decode", "detect", "anomaly", "insert", "store_background")
     assert set(costs) == {*stages, "total"}
     assert all(costs[stage] >= 0 for stage in stages)
     assert costs["normalize"] > 0 and costs["insert"] > 0 and costs["anomaly"] > 0
