@@ -150,18 +150,24 @@ class AnomalyStage:
         if not force and self._checked_at is not None and now - self._checked_at < self.reload_s:
             return
         self._checked_at = now
+        try:
+            version = self.store.promoted_model_version()
+        except Exception as error:  # noqa: BLE001 -- the store is down: keep scoring with what we have
+            log.warning("could not check the promoted anomaly model: %s", error)
+            return
+        if version is None or (self.model is not None and version == self.model.version):
+            if version is None and not self._said_no_model:
+                log.warning("no anomaly model promoted yet: windows are kept, no anomaly alerts are raised "
+                            "(`aispm model train ... --promote`)")
+                self._said_no_model = True
+            return
+        if version == self.metrics.model_error.partition(":")[0]:
+            return  # refused already; say it once
+        # Only now: loading a model takes scikit-learn and skops, ~2 s of imports a store without one
+        # (a first backfill, a new installation) need not wait for.
         from models.registry import ModelRefused, unpack
 
         try:
-            version = self.store.promoted_model_version()
-            if version is None or (self.model is not None and version == self.model.version):
-                if version is None and not self._said_no_model:
-                    log.warning("no anomaly model promoted yet: windows are kept, no anomaly alerts are raised "
-                                "(`aispm model train ... --promote`)")
-                    self._said_no_model = True
-                return
-            if version == self.metrics.model_error.partition(":")[0]:
-                return  # refused already; say it once
             stored = self.store.model_version(version)
             if stored is None:
                 return
@@ -235,20 +241,21 @@ class AnomalyStage:
         return dict(rows.group_by("family").agg(pl.col("last").max()).iter_rows())
 
     def _close(self, closing: pl.DataFrame, edges: dict[str, int]) -> ClosedWindows:
-        from models.scoring import explain, score
-
         # Only the closing windows' principals' history takes part: the cost of a close follows them.
         actors = closing["actor"].unique()
         own = self.history.join(pl.DataFrame({"scope": actors}), on="scope", how="semi")
         windows = features_of(closing, self.window_ms, own)
+        explain = None
         if self.model is not None:
+            from models.scoring import explain, score  # scikit-learn: only with a model to score with
+
             windows = score(self.model, windows)
         else:
             windows = windows.with_columns(pl.lit(None, pl.Float64).alias("raw_score"),
                                            pl.lit(None, pl.Float64).alias("score"),
                                            pl.lit(False).alias("anomalous"), pl.lit("").alias("model_version"))
         outliers = windows.filter(pl.col("anomalous"))
-        explanations = explain(self.model, outliers) if self.model is not None and outliers.height else []
+        explanations = explain(self.model, outliers) if explain is not None and outliers.height else []
         by_window = {(item["actor"], item["family"], item["window_start"]): item for item in explanations}
         windows = windows.with_columns(
             pl.struct("actor", "family", "window_start").map_elements(

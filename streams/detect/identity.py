@@ -25,7 +25,15 @@ import polars as pl
 
 from schemas.finding import Finding
 from streams.detect.alerts import with_identity
-from streams.enrich.identity import BINDING_FORMATS, Binding, BindingTable, Resolution, bindings_of, is_ip
+from streams.enrich.identity import (
+    RAW_BINDING_FORMATS,
+    Binding,
+    BindingTable,
+    Resolution,
+    bindings_of,
+    is_ip,
+    may_bind,
+)
 from streams.normalize.batch import as_dicts
 
 __all__ = ["IdentityStage", "IdentityStore", "binding_rows", "resolve_finding"]
@@ -46,7 +54,9 @@ class IdentityStore(Protocol):
 
 def binding_rows(frame: pl.DataFrame) -> list[dict]:
     """The rows of an events frame that may bind an address, as dicts (a few per batch)."""
-    return as_dicts(frame.filter(pl.col("source_format").is_in(sorted(BINDING_FORMATS))))
+    # The raw record only where a learner reads it (Okta's proxy flag and IP chain, ZPA's session times).
+    raw = pl.when(pl.col("source_format").is_in(sorted(RAW_BINDING_FORMATS))).then(pl.col("raw")).otherwise(pl.lit(""))
+    return as_dicts(frame.filter(may_bind()).with_columns(raw.alias("raw")))
 
 
 def address_of(event: dict) -> str:

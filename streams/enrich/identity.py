@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
+import polars as pl
 
 from schemas.columns import TimeMs
 from streams.normalize.base import stable_id
@@ -362,6 +363,18 @@ _LEARNERS = {
 }
 BINDING_FORMATS = frozenset(_LEARNERS)
 """Source formats whose events may bind an address."""
+
+
+def may_bind() -> pl.Expr:
+    """The rows of an events frame that may bind an address: what ``bindings_of`` reads, said over columns
+    so a batch's CloudTrail rows of services and machine roles (nearly all of them) never become dicts."""
+    actor, kind = pl.col("actor"), pl.col("actor_type")
+    cloudtrail = ((pl.col("src_ip") != "") & (actor != "")
+                  & ((pl.col("action") == "ConsoleLogin")
+                     | (kind.is_in(sorted(_HUMAN_CLOUDTRAIL_TYPES - {"AssumedRole"})))
+                     | ((kind == "AssumedRole") & actor.str.contains("/AWSReservedSSO_", literal=True))))
+    others = pl.col("source_format").is_in(sorted(BINDING_FORMATS - {"cloudtrail"}))
+    return others | ((pl.col("source_format") == "cloudtrail") & cloudtrail)
 RAW_BINDING_FORMATS = frozenset({"okta", "zpa_user_status"})
 """Those whose learner reads the raw record (Okta's ``request.ipChain`` and ``isProxy``, ZPA's login and
 logout times): the events topic must carry their raw record to the detection stage."""

@@ -239,3 +239,23 @@ def test_whenever_answers_follow_the_bindings_an_address_gains_and_loses():
     assert shared is not None and shared.ambiguous and shared.candidates == ("alice@corp.example", "bob@corp.example")
     table.prune(T0 + 365 * 24 * 60 * MIN)
     assert table.resolve("10.20.4.4", T0 + 5 * MIN, any_time=True) is None
+
+
+def test_the_rows_a_batch_reads_for_bindings_hold_every_binding_of_the_demo_and_few_cloudtrail_rows():
+    from streams.demo import generate
+    from streams.detect.identity import binding_rows
+    from streams.normalize.batch import check_events
+
+    events = [event for family, values in generate(seed=5, scale=1).items()
+              for value in values for event in normalize_message(family, value).events]
+    frame = check_events(events).frame
+    binding = {event["event_id"] for event in events if bindings_of(event)}
+    read = binding_rows(frame)
+    assert binding and binding <= {row["event_id"] for row in read}
+    assert {b.binding_id for row in read for b in bindings_of(row)} == {
+        b.binding_id for event in events for b in bindings_of(event)}, "the rows give the same bindings"
+    # Of the CloudTrail rows, those of people's sessions and sign-ins (not services' and machine roles').
+    cloudtrail = [event for event in events if event["source_family"] == "cloudtrail"]
+    binding_cloudtrail = sum(event["event_id"] in binding for event in cloudtrail)
+    read_cloudtrail = sum(row["source_family"] == "cloudtrail" for row in read)
+    assert binding_cloudtrail <= read_cloudtrail <= binding_cloudtrail * 1.02 < len(cloudtrail)
