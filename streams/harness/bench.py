@@ -97,25 +97,27 @@ def stage_costs(events: dict[str, list[bytes]], data_dir: Path, *, batch_size: i
     """CPU µs per event of each stage of the hot path, in this process (no Kafka, chDB for the insert), and
     what chDB's threads spend besides (``store_background``: merging earlier inserts)."""
     from streams.demo.model import train_demo_model
-    from streams.detect.alerts import AlertPlan
     from streams.detect.anomaly import AnomalyStage
     from streams.detect.pipeline import Detectors
-    from streams.normalize.batch import as_dicts, decode_events
+    from streams.detect.stage import DetectionStage
+    from streams.normalize.batch import decode_events
     from streams.runtime.ingest import RawMessage, process_batch, route_frame
     from streams.runtime.store import Store
     from streams.settings import Settings
 
     detectors = Detectors.default()
-    candidates = detectors.candidates()
     settings = Settings(data_dir=data_dir)
     store = Store(settings)
     store.migrate()
     train_demo_model(store, settings, trained_by="make bench")
     anomaly = AnomalyStage(store=store, settings=settings.anomaly)
     anomaly.load()
+    # The worker's detection stage but for its anomaly stage, which is measured on its own below.
+    stage = DetectionStage.configured(settings.model_copy(update={"anomaly": settings.anomaly.model_copy(
+        update={"enabled": False})}), detectors=detectors, store=store, send_alerts=lambda _messages: None)
+    stage.load()
     spent = dict.fromkeys(("normalize", "enrich", "dedup", "encode", "decode", "detect", "anomaly", "insert"), 0.0)
     total_events = 0
-    state: dict[str, dict] = {}
     messages = [RawMessage(family, f"raw.{family}", 0, offset, value, 0)
                 for family, values in events.items() for offset, value in enumerate(values)]
     # The Python stages by this thread's CPU time: the process's would charge them with what chDB's own
@@ -142,12 +144,11 @@ def stage_costs(events: dict[str, list[bytes]], data_dir: Path, *, batch_size: i
             deduped = clock()
             encoded_messages = route_frame(new.frame, settings.kafka.partitions, settings.ingest.events_per_message)
             encoded = clock()
-            # The agent's side: Arrow messages back to a frame, only rows some rule can match as dicts.
+            # The agent's side: Arrow messages back to a frame; the worker's detection stage (the rows some
+            # rule can match as dicts, the rules, identity bindings, graph facts, alerts landed).
             frame = pl.concat([decode_events(message) for _, message in encoded_messages], how="vertical")
-            decoded_events = as_dicts(frame.filter(candidates))
             decoded = clock()
-            result = detectors.detect(decoded_events, state)
-            AlertPlan.of(result.findings, settings.detection.alert_window_s * 1000)
+            stage.commit(stage.prepare_decoded(frame, [], messages=len(encoded_messages)))
             detected = clock()
             closed = anomaly.observe(frame)
             if closed is not None:
