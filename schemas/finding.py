@@ -44,6 +44,10 @@ class Finding:
     """Findings with equal keys inside one window become one alert. Empty: detection|principal|provider."""
     actions: tuple[RemediationAction, ...] = ()
     """Machine-readable remediation, filled from this finding (``remediation`` stays the runbook text)."""
+    begun_by: tuple[str, int] | None = None
+    """(event id, epoch ms) of what began what it reports, where that is not its event: an attack path
+    begins at a fact that may be older than the event that completed it (facts read out of time order).
+    Its alert counts that event and windows by that moment, so every reading order counts alike."""
 
     def key(self) -> str:
         return self.dedup_key or f"{self.detection}|{self.principal}|{self.provider}"

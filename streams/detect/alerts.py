@@ -356,7 +356,8 @@ def alert_id_of(finding: Finding, window_ms: int) -> str:
     The id is a pure function of the finding: a replay, a redelivery, a restarted worker or another
     worker all name the same alert for the same finding, with no state to lose or to agree on.
     """
-    return stable_id("alert", finding.key(), str(window_start(finding.event["time"], window_ms)))
+    at = finding.event["time"] if finding.begun_by is None else finding.begun_by[1]
+    return stable_id("alert", finding.key(), str(window_start(at, window_ms)))
 
 
 class MemoryLedger:
@@ -409,8 +410,8 @@ class AlertPlan:
         for finding in findings:
             alert_id = alert_id_of(finding, window_ms)
             event = finding.event
-            event_id = str(event.get("event_id", ""))
-            pairs.setdefault((alert_id, event_id), AlertEvent(alert_id, event_id, event["time"], finding.detection))
+            event_id, event_time = finding.begun_by or (str(event.get("event_id", "")), event["time"])
+            pairs.setdefault((alert_id, event_id), AlertEvent(alert_id, event_id, event_time, finding.detection))
             current = latest.get(alert_id)
             if current is None or event["time"] >= current.event["time"]:
                 latest[alert_id] = finding

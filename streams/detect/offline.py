@@ -93,8 +93,7 @@ def detect_files(family: str, paths: Iterable[Path], detectors: Detectors, *, wi
     # The stream's own detection stage, with its store in memory: the same findings, alerts and counts.
     store = MemoryDetectionStore()
     stage = DetectionStage(detectors=detectors, store=store, send_alerts=collect, window_ms=window_ms,
-                           identity=IdentityStage(store=store),
-                           path_alerts=False)  # as the worker's (DetectionStage.configured)
+                           identity=IdentityStage(store=store))  # as the worker's (DetectionStage.configured)
     for batch in normalized_batches(family, paths, detectors, batch_size=batch_size, redactor=redactor):
         result.events += len(batch.events)
         for reason in batch.dead_letter_reasons:

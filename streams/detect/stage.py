@@ -181,9 +181,6 @@ class DetectionStage:
             anomaly=AnomalyStage(store=store, settings=settings.anomaly) if settings.anomaly.enabled else None,
             hec=HecOptions(sourcetype=detection.hec_sourcetype, index=detection.hec_index, host=detection.hec_host),
             identity=IdentityStage(store=store), send_remediation=send_remediation,
-            # Off in the worker and backfill until a path's alert counts survive a restart and a
-            # second worker (each process's watch holds only what it landed): make chaos miscounted.
-            path_alerts=False,
         )
 
     def _readable(self, frame: pl.DataFrame) -> list[dict]:

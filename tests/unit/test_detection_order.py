@@ -57,7 +57,7 @@ def alert_counts(partitions: dict[tuple[str, int], list[list[dict]]], *, seed: i
 
     store = MemoryDetectionStore()
     stage = DetectionStage(detectors=detectors, store=store, send_alerts=send, window_ms=3_600_000,
-                           identity=IdentityStage(store=store), path_alerts=False)
+                           identity=IdentityStage(store=store))
     for start in range(0, len(events), 2000):
         batch = [dict(event) for event in events[start:start + 2000]]
         detectors.enrich(batch)

@@ -2,7 +2,7 @@
 alerts and remediation topics).
 
 One finding per new path (``streams.detect.graph.watch``): the detection is the pattern's id, the dedup key is
-the path's (``path|<path_id>``: a path alerts once), its event the one that completed the path, and
+the path's (``path|<alert_key>``: an exposure alerts once per life of its path), its event the one that completed the path, and
 the path itself (nodes, edges, the events behind them) its context. Each pattern declares remediation
 actions; the values they need come from the path (``path_parameters``).
 """
@@ -107,6 +107,6 @@ def path_finding(new: NewPath, event: dict) -> Finding:
         severity=pattern.severity, principal=str(event.get("actor") or event.get("src_ip") or ""), event=event,
         description=f"{pattern.description} Path: {route}. {path.reason}.", remediation=pattern.remediation,
         provider=str(event.get("ai_provider") or ""), context=context, techniques=pattern.techniques,
-        dedup_key=f"path|{path.path_id}",
+        dedup_key=f"path|{path.alert_key}", begun_by=(new.begun_by, new.at),
     )
     return replace(finding, actions=actions_for(PATH_ACTIONS[path.pattern], finding))

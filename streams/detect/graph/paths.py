@@ -37,6 +37,15 @@ class Path:
         return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
     @property
+    def alert_key(self) -> str:
+        """What its alert is about: the pattern and the nodes that name the exposure (``PathPattern.key_nodes``).
+        The rest of a path grows and shrinks as assets come and go (a bucket feeding a job, then the model
+        the job produced, then the agent using it): one exposure, one alert, its latest path the evidence."""
+        key_nodes = PATTERNS[self.pattern].key_nodes or len(self.nodes)
+        text = "\x1f".join([self.pattern, *(node for node, _ in self.nodes[:key_nodes])])
+        return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+    @property
     def since(self) -> int:
         """When the last of its edges became valid: the path exists from then on."""
         return max(edge.valid_from for edge in self.edges)
@@ -63,6 +72,8 @@ class PathPattern:
     remediation: str
     find: Callable[[Graph], list[Path]]
     techniques: tuple[str, ...] = ()
+    key_nodes: int = 0
+    """How many leading nodes of its paths name what an alert is about (0: all of them)."""
 
 
 def _flagged(graph: Graph, node: str, *prefixes: str) -> list[str]:
@@ -161,7 +172,7 @@ PATTERNS: dict[str, PathPattern] = {pattern.id: pattern for pattern in (
                 "data of an AI asset: whoever can write it can poison what the model learns or the agent retrieves.",
                 "Block public access on the bucket (s3api put-public-access-block), remove foreign writers from its "
                 "policy, and review recent object writes before the next training or ingestion run.",
-                find_exposed_training_data, ("T1565.001", "AML.T0020")),
+                find_exposed_training_data, ("T1565.001", "AML.T0020"), key_nodes=2),
     PathPattern("agent_admin_action", "Agent can act with administrator rights", "high",
                 "A Bedrock agent's action group calls a Lambda function whose role has administrator or iam:* "
                 "rights: a prompt injection against the agent can become any action in the account.",
@@ -177,7 +188,7 @@ PATTERNS: dict[str, PathPattern] = {pattern.id: pattern for pattern in (
                 "role): whoever gets code onto the notebook can change training data and models.",
                 "Disable direct internet access (a VPC-only notebook), and give notebooks their own role without "
                 "write access to training data (sagemaker stop-notebook-instance, then update it).",
-                find_exposed_notebook_role, ("T1078.004", "AML.T0010")),
+                find_exposed_notebook_role, ("T1078.004", "AML.T0010"), key_nodes=2),
 )}
 
 

@@ -9,6 +9,13 @@ those nodes lies inside), and at each moment one of the batch's facts happened f
 twice, with and without the batch: a path found only with it is new. Runtime sightings (``invokes``)
 do not widen the neighbourhood beyond their own ends: only one single-edge pattern reads them.
 
+A path alerts once per life (from a moment it exists until it no longer does), counted by the event
+that began the life, so the partitions read in any interleaving give the same counts: a fact read after
+later ones that moves a known life's start earlier is that life, and one that completes a path whose
+last piece was already held raises it then. Paths are told apart by what their alert is about
+(``Path.alert_key``). Not order-proof: a fact that ends a path inside a life already known on both sides
+of it (a policy detached, read after its re-attachment) leaves one life where time order sees two.
+
 A redelivered batch finds its facts known and nothing new; after a restart the facts come back from
 the store, so a batch whose facts landed raises nothing again (and one whose facts did not finds the
 same paths, at the same moments, from the same events: the same alerts).
@@ -35,6 +42,8 @@ class NewPath:
     """The moment (epoch ms) it first existed."""
     event_id: str
     """The event whose fact completed it (a batch event)."""
+    begun_by: str
+    """The event whose fact began it at ``at`` (held or of the batch): what its alert counts."""
 
 
 def _asset_key(fact: AssetFact) -> tuple[str, str, str]:
@@ -92,7 +101,8 @@ class PathWatch:
             self._edges[edge_id] = _squeeze({_edge_key(f): f for f in facts}.values())
 
     def new_paths(self, assets: list[AssetFact], edges: list[EdgeFact]) -> list[NewPath]:
-        """The paths the batch's facts complete, each once, at the first moment it exists."""
+        """The paths the batch's facts complete: each life of a path (from a moment it exists until it
+        no longer does) that the held facts alone did not have, once, at the moment it begins."""
         fresh_assets = [f for f in assets if f.op != "use"
                         and _asset_key(f) not in self._assets.get(f.asset_id, {})]
         fresh_edges = [f for f in edges if _edge_key(f) not in {_edge_key(g) for g in self._edges.get(f.edge_id, ())}]
@@ -101,16 +111,31 @@ class PathWatch:
         touched = {f.asset_id for f in fresh_assets} | {node for f in fresh_edges for node in (f.src, f.dst)}
         old_assets, old_edges = self._around(touched, fresh_edges)
         self.last_folded = (len(old_assets), len(old_edges))
-        moments = sorted({f.time for f in fresh_assets} | {f.time for f in fresh_edges})
-        batch_facts = [*fresh_assets, *fresh_edges]
-        found: dict[str, NewPath] = {}
+        every_assets, every_edges = old_assets + fresh_assets, old_edges + fresh_edges
+        # The graph changes only when a fact happens. Before the batch's earliest fact the two views agree;
+        # from then on a path can begin at any fact's moment, the held facts' too (a fact that arrives
+        # after later ones can complete a path whose last piece was already held).
+        earliest = min(f.time for f in (*fresh_assets, *fresh_edges))
+        held_times = {f.time for f in old_assets} | {f.time for f in old_edges}
+        moments = sorted({t for t in held_times if t >= earliest} | {f.time for f in fresh_assets}
+                         | {f.time for f in fresh_edges} | {max((t for t in held_times if t < earliest), default=earliest)})
+        # Paths by what their alert is about (``Path.alert_key``): of several at a moment, the first found.
+        before: list[set[str]] = []
+        after: list[dict[str, Path]] = []
         for at in moments:
-            before = {p.path_id for p in find_paths(graph_at(old_assets, old_edges, at))}
-            for path in find_paths(graph_at(old_assets + fresh_assets, old_edges + fresh_edges, at)):
-                if path.path_id in before or path.path_id in found:
-                    continue
-                found[path.path_id] = NewPath(path, at, _completing_event(path, batch_facts, at))
-        return list(found.values())
+            before.append({p.alert_key for p in find_paths(graph_at(old_assets, old_edges, at))})
+            found_then: dict[str, Path] = {}
+            for path in find_paths(graph_at(every_assets, every_edges, at)):
+                found_then.setdefault(path.alert_key, path)
+            after.append(found_then)
+        batch_facts = [*fresh_assets, *fresh_edges]
+        found = []
+        for key in {key for paths in after for key in paths}:
+            for first, _last in _new_lives([key in paths for paths in after], [key in keys for keys in before]):
+                path, at = after[first][key], moments[first]
+                found.append(NewPath(path, at, _completing_event(path, batch_facts, at),
+                                     _completing_event(path, [*every_assets, *every_edges], at)))
+        return sorted(found, key=lambda new: (new.at, new.path.alert_key))
 
     def _around(self, touched: set[str], batch_edges: list[EdgeFact]) -> tuple[list[AssetFact], list[EdgeFact]]:
         """The held facts within ``HOPS`` edges of ``touched`` (through the held and the batch's edges)."""
@@ -145,8 +170,39 @@ class PathWatch:
         return old_assets, old_edges
 
 
+def _lives(present: list[bool]) -> list[tuple[int, int]]:
+    """The runs of moments (first, last index) in which a path exists."""
+    runs, start = [], None
+    for index, here in enumerate([*present, False]):
+        if here and start is None:
+            start = index
+        elif not here and start is not None:
+            runs.append((start, index - 1))
+            start = None
+    return runs
+
+
+def _new_lives(after: list[bool], before: list[bool]) -> list[tuple[int, int]]:
+    """The lives of a path with the batch's facts that the held facts did not have. A life that shares a
+    moment with a held life is that life (the batch moved its start or end: facts read out of time
+    order, after a restart or in another interleaving of the partitions); a held life split in two by
+    the batch is one held life and one new. The moment before the batch's earliest fact comes first:
+    a life going on then is held."""
+    claimed: set[tuple[int, int]] = set()
+    held = _lives(before)
+    new = []
+    for life in _lives(after):
+        match = next((h for h in held if h not in claimed and h[0] <= life[1] and life[0] <= h[1]), None)
+        if match is None:
+            new.append(life)
+        else:
+            claimed.add(match)
+    return new
+
+
 def _completing_event(path: Path, facts: list[AssetFact | EdgeFact], at: int) -> str:
-    """The newest batch fact up to ``at`` about the path's nodes or edges: its event completed the path."""
+    """The newest of ``facts`` up to ``at`` about the path's nodes or edges: of the batch's, the event that
+    completed the path; of all, the one that began it."""
     nodes = {node for node, _ in path.nodes}
     edges = {edge.edge_id for edge in path.edges}
     relevant = [f for f in facts if f.time <= at and (
