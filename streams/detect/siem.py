@@ -50,19 +50,24 @@ def _iso(time_ms: int) -> str:
 
 
 def _threat(attacks: list[dict]) -> dict[str, Any] | None:
-    """ECS ``threat``: one framework, the techniques, sub-techniques and tactics as parallel arrays."""
-    if not attacks:
+    """ECS ``threat``: one framework, the techniques, sub-techniques and tactics as parallel arrays.
+
+    ECS names a single framework per document, so ATT&CK's entries go there when the alert has any and
+    ATLAS's only when it has no other; every id stays in ``aispm.techniques`` either way."""
+    attack_entries = [attack for attack in attacks if not attack["technique"]["uid"].startswith("AML.")]
+    framework, entries = ("MITRE ATT&CK", attack_entries) if attack_entries else ("MITRE ATLAS", attacks)
+    if not entries:
         return None
     techniques: dict[str, str] = {}
     subtechniques: dict[str, str] = {}
     tactics: dict[str, str] = {}
-    for attack in attacks:
+    for attack in entries:
         techniques.setdefault(attack["technique"]["uid"], attack["technique"]["name"])
         if "sub_technique" in attack:
             subtechniques.setdefault(attack["sub_technique"]["uid"], attack["sub_technique"]["name"])
         if "tactic" in attack:
             tactics.setdefault(attack["tactic"]["uid"], attack["tactic"]["name"])
-    threat: dict[str, Any] = {"framework": "MITRE ATT&CK",
+    threat: dict[str, Any] = {"framework": framework,
                               "technique": {"id": list(techniques), "name": list(techniques.values())}}
     if subtechniques:
         threat["technique"]["subtechnique"] = {"id": list(subtechniques), "name": list(subtechniques.values())}

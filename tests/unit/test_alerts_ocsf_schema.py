@@ -59,18 +59,19 @@ def test_the_event_activity_ids_are_those_of_the_declared_version() -> None:
     assert "9" not in compiled_schema("1.5.0")["classes"]["http_activity"]["attributes"]["activity_id"]["enum"]
 
 
-def test_att_and_ck_ids_become_named_attacks_with_tactics(dataset_alerts) -> None:
-    named = 0
+def test_att_and_ck_and_atlas_ids_become_named_attacks_with_tactics(dataset_alerts) -> None:
+    named = {"attack": 0, "atlas": 0}
     for alert in dataset_alerts:
-        attack_ids = [t for t in alert["unmapped"]["techniques"] if not t.startswith("AML.")]
         attacks = alert["finding_info"].get("attacks", [])
         sent = {a.get("sub_technique", a["technique"])["uid"] for a in attacks}
-        assert set(attack_ids) <= sent, alert["finding_info"]["analytic"]["uid"]
+        assert set(alert["unmapped"]["techniques"]) <= sent, alert["finding_info"]["analytic"]["uid"]
         for attack in attacks:
-            if attack["technique"]["uid"].startswith("T"):
-                assert attack["technique"]["name"] and attack["tactic"]["name"] and attack["tactic"]["uid"]
-                named += 1
-    assert named > 0
+            assert attack["technique"]["name"] and attack["tactic"]["name"] and attack["tactic"]["uid"]
+            atlas = attack["technique"]["uid"].startswith("AML.")
+            # An ATLAS technique has ATLAS tactics, never ATT&CK's of the same name.
+            assert attack["tactic"]["uid"].startswith("AML.TA") == atlas
+            named["atlas" if atlas else "attack"] += 1
+    assert named["attack"] > 0 and named["atlas"] > 0
 
 
 def test_a_sub_technique_names_its_parent_and_every_tactic() -> None:
@@ -82,15 +83,49 @@ def test_a_sub_technique_names_its_parent_and_every_tactic() -> None:
     assert attacks_of(["T1496"])[0]["tactic"] == {"uid": "TA0040", "name": "Impact"}
     assert "sub_technique" not in attacks_of(["T1496"])[0]
     assert {a["version"] for a in attacks} == {technique_table()["sources"]["attack"]["version"]}
-    # An id the table does not name (ATLAS's, until its data is in the table) is left to unmapped.
-    assert attacks_of(["AML.T0010.003", "T9999"]) == []
+    # An id the table does not name is left to unmapped.
+    assert attacks_of(["AML.T9999", "T9999"]) == []
 
 
-def test_the_technique_table_records_its_source_and_covers_every_rules_att_and_ck_id() -> None:
+def test_atlas_ids_are_named_like_att_and_ck_ones_with_atlas_s_version() -> None:
+    [model] = attacks_of(["AML.T0010.003"])
+    assert model == {"technique": {"uid": "AML.T0010", "name": "AI Supply Chain Compromise"},
+                     "sub_technique": {"uid": "AML.T0010.003", "name": "Model"},
+                     "tactic": {"uid": "AML.TA0004", "name": "Initial Access"},
+                     "version": technique_table()["sources"]["atlas"]["version"]}
+    # Valid Accounts is in two ATLAS tactics: one object for each.
+    assert [a["tactic"]["uid"] for a in attacks_of(["AML.T0012"])] == ["AML.TA0004", "AML.TA0012"]
+    assert attacks_of(["AML.T0075"])[0]["technique"]["name"] == "Cloud Service Discovery"
+    mixed = attacks_of(["T1496", "AML.T0034"])
+    assert {(a["technique"]["uid"], a["version"]) for a in mixed} == {
+        ("T1496", technique_table()["sources"]["attack"]["version"]),
+        ("AML.T0034", technique_table()["sources"]["atlas"]["version"])}
+
+
+def _declared_ids() -> dict[str, set[str]]:
+    """Every technique id something that raises alerts declares: the rules, the attack-path patterns,
+    the Sigma rules shipped as samples."""
+    from streams.detect.graph.paths import PATTERNS
+    from streams.detect.sigma import load_sigma_rules
+    from tests.conftest import REPO
+
+    declared: dict[str, set[str]] = {}
+    for rule in (*discover_rules(), *load_sigma_rules([REPO / "tests" / "samples" / "sigma"])):
+        for technique_id in rule.meta.techniques:
+            declared.setdefault(technique_id, set()).add(rule.id)
+    for pattern in PATTERNS.values():
+        for technique_id in pattern.techniques:
+            declared.setdefault(technique_id, set()).add(f"path:{pattern.id}")
+    return declared
+
+
+def test_the_technique_table_records_its_sources_and_names_every_declared_id() -> None:
     table = technique_table()
-    assert table["sources"]["attack"]["version"]
-    cited = {t for rule in discover_rules() for t in rule.meta.attack}
-    assert cited - set(table["techniques"]) == set()
+    assert table["sources"]["attack"]["version"] and table["sources"]["atlas"]["version"]
+    declared = _declared_ids()
+    assert any(t.startswith("AML.") for t in declared) and any(t.startswith("T") for t in declared)
+    unnamed = {technique_id: sorted(by) for technique_id, by in declared.items() if not attacks_of([technique_id])}
+    assert unnamed == {}, "ids the table lacks: regenerate it with scripts/techniques_table.py"
 
 
 def test_is_alert_and_confidence_id_are_set_and_backfill_does_not_page(dataset_alerts) -> None:

@@ -41,10 +41,27 @@ def test_ecs_carries_the_alert(alerts) -> None:
     assert document["event"]["severity"] == cloud["severity_id"] and document["aispm"]["count"] == cloud["count"]
     assert document["cloud"] == {"provider": "aws", "account": {"id": cloud["cloud"]["account"]["uid"]},
                                  "region": cloud["cloud"]["region"]}
-    attacks = cloud["finding_info"]["attacks"]
+    attacks = [a for a in cloud["finding_info"]["attacks"] if not a["technique"]["uid"].startswith("AML.")]
+    assert document["threat"]["framework"] == "MITRE ATT&CK"
     assert set(document["threat"]["technique"]["id"]) == {a["technique"]["uid"] for a in attacks}
-    assert set(document["threat"]["tactic"]["name"]) == {a["tactic"]["name"] for a in attacks}
+    assert set(document["threat"]["tactic"]["id"]) == {a["tactic"]["uid"] for a in attacks}
+    assert set(cloud["unmapped"]["techniques"]) <= set(document["aispm"]["techniques"])
     assert document["@timestamp"].endswith("Z") and document["user"]["name"] == cloud["unmapped"]["principal"]
+
+
+def test_ecs_threat_names_one_framework_atlas_when_the_alert_has_no_att_and_ck_id(alerts) -> None:
+    def is_atlas(attack: dict) -> bool:
+        return attack["technique"]["uid"].startswith("AML.")
+
+    mixed = next(a for a in alerts if {is_atlas(x) for x in a["finding_info"].get("attacks", [])} == {True, False})
+    atlas_only = copy.deepcopy(mixed)
+    atlas_only["finding_info"]["attacks"] = [a for a in mixed["finding_info"]["attacks"] if is_atlas(a)]
+    threat = to_ecs(atlas_only)["threat"]
+    assert threat["framework"] == "MITRE ATLAS"
+    assert set(threat["technique"]["id"]) == {a["technique"]["uid"] for a in atlas_only["finding_info"]["attacks"]}
+    assert all(uid.startswith("AML.TA") for uid in threat["tactic"]["id"])
+    assert ecs_problems(to_ecs(atlas_only)) == []
+    assert to_ecs(mixed)["threat"]["framework"] == "MITRE ATT&CK"
 
 
 def test_the_ecs_check_can_fail() -> None:
