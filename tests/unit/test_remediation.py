@@ -178,7 +178,10 @@ def test_bedrock_data_events_on_selectors_it_cannot_carry_over_is_a_manual_step(
                                                 "dataResources": [{"type": "AWS::S3::Object", "values": []}]}])
     unknown = _selectors_finding(advancedEventSelectors=[
         {"fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}], "futureOption": True}])
-    for finding in (basic, unknown):
+    # A value it would have to drop (not a string) is not carried over either.
+    lossy = _selectors_finding(advancedEventSelectors=[
+        {"fieldSelectors": [{"field": "eventCategory", "equals": ["Management", 7]}]}])
+    for finding in (basic, unknown, lossy):
         assert finding is not None
         assert [(a.kind, a.parameters) for a in finding.actions] == [
             ("manual", {"trail": "org-trail", "region": "us-east-1"})]

@@ -139,7 +139,7 @@ def _selectors(event: dict) -> tuple[str, list[dict[str, Any]]]:
     """("advanced" | "basic", the selectors put), or ("", []) when the call carried neither list."""
     record = ct(event)
     advanced, basic = record.param("advancedEventSelectors"), record.param("eventSelectors")
-    if isinstance(advanced, list) and advanced:  # a call with both is refused; advanced wins, as in AWS
+    if isinstance(advanced, list) and advanced:  # AWS refuses a call with both: either order would do
         return "advanced", _dicts(advanced)
     if isinstance(basic, list):
         return "basic", _dicts(basic)
@@ -160,21 +160,36 @@ def logged_runtime_types(event: dict) -> list[str]:
 _OPERATORS = ("equals", "startsWith", "endsWith", "notEquals", "notStartsWith", "notEndsWith")
 
 
+def _camel(key: str) -> str:
+    return key[:1].lower() + key[1:]
+
+
+def _exact(value: Any, kind: type) -> bool:
+    """A list holding only ``kind``: carried over as it is, nothing dropped on the way."""
+    return isinstance(value, list) and all(isinstance(item, kind) for item in value)
+
+
 def _api_shape(selector: Mapping[str, Any]) -> dict[str, Any] | None:
     """An advanced selector as logged (camelCase) in the API's shape the CLI reads (PascalCase); None when it
     holds anything this cannot carry over exactly."""
     known_selector, known_condition = {"name", "fieldSelectors"}, {"field", *_OPERATORS}
-    if {k[0].lower() + k[1:] for k in selector} - known_selector:
+    if {_camel(key) for key in selector} - known_selector:
+        return None
+    raw_conditions = _key(selector, "fieldSelectors")
+    if not _exact(raw_conditions, dict):
         return None
     conditions = []
-    for condition in _dicts(_key(selector, "fieldSelectors")):
+    for condition in raw_conditions:
         field = _key(condition, "field")
-        if not isinstance(field, str) or {k[0].lower() + k[1:] for k in condition} - known_condition:
+        if not isinstance(field, str) or {_camel(key) for key in condition} - known_condition:
             return None
         shaped: dict[str, Any] = {"Field": field}
         for operator in _OPERATORS:
-            if (values := _strings(_key(condition, operator))):
-                shaped[operator[0].upper() + operator[1:]] = values
+            if (values := _key(condition, operator)) is None:
+                continue
+            if not _exact(values, str):
+                return None
+            shaped[operator[0].upper() + operator[1:]] = values
         conditions.append(shaped)
     name = _key(selector, "name")
     return {**({"Name": name} if isinstance(name, str) and name else {}), "FieldSelectors": conditions}
@@ -190,10 +205,10 @@ def _bedrock_selector(resource_type: str) -> dict[str, Any]:
 def selectors_with_bedrock(event: dict) -> str:
     """The trail's advanced selectors plus one per Bedrock runtime type, as the JSON argument of
     ``--advanced-event-selectors``; '' for basic selectors or ones that cannot be carried over exactly."""
-    style, selectors = _selectors(event)
-    if style != "advanced":
+    raw = ct(event).param("advancedEventSelectors")
+    if _selectors(event)[0] != "advanced" or not _exact(raw, dict):
         return ""
-    kept = [_api_shape(selector) for selector in selectors]
+    kept = [_api_shape(selector) for selector in raw]
     if any(selector is None for selector in kept):
         return ""
     return orjson.dumps([*kept, *(_bedrock_selector(kind) for kind in RUNTIME_DATA_EVENTS)]).decode()
@@ -210,6 +225,10 @@ def _trail(event: dict) -> str:
     return str(ct(event).param("trailName") or "")
 
 
+def title(event: dict) -> str:
+    return f"{META.title}: {_trail(event) or 'unknown trail'}"
+
+
 def dedup_key(event: dict) -> str:
     return f"{META.id}|{_trail(event)}"
 
@@ -217,7 +236,7 @@ def dedup_key(event: dict) -> str:
 def context(event: dict) -> dict:
     style, selectors = _selectors(event)
     data_types = sorted({
-        *(str(_key(r, "type")) for s in selectors for r in _dicts(_key(s, "dataResources"))),
+        *(t for s in selectors for r in _dicts(_key(s, "dataResources")) if isinstance(t := _key(r, "type"), str)),
         *(v for s in selectors for c in _dicts(_key(s, "fieldSelectors")) if _key(c, "field") == "resources.type"
           for v in _strings(_key(c, "equals"))),
     })
