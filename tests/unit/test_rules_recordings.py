@@ -38,7 +38,10 @@ STRATUS_COVERAGE: dict[str, set[str]] = {
     },
     "aws.defense-evasion.cloudtrail-delete": {"cloudtrail_trail_deleted"},
     "aws.defense-evasion.cloudtrail-stop": {"cloudtrail_logging_stopped"},
-    "aws.defense-evasion.cloudtrail-event-selectors": {"cloudtrail_event_selectors_reduced"},
+    "aws.defense-evasion.cloudtrail-event-selectors": {
+        "cloudtrail_event_selectors_reduced",  # management events off, reads only
+        "cloudtrail_bedrock_data_events_off",  # basic selectors for S3 and Lambda: no Bedrock data events
+    },
 }
 
 
