@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -56,6 +56,30 @@ __all__ = ["DetectionMetrics", "DetectionStage", "MemoryDetectionStore", "Prepar
 log = logging.getLogger(__name__)
 
 _ERRORS_KEPT = 20
+_PATH_LIVES = "path_lives|"
+_PATH_LIVES_KEPT = 100
+_PATH_LIVES_KEPT_MS = 400 * 86_400_000
+
+
+def path_lives_key(alert_key: str) -> str:
+    """The detection-state key of the (moment, event id) labels of a path's lives alerted on."""
+    return _PATH_LIVES + alert_key
+
+
+class _PathLabels(Mapping):
+    """The detection state's path-life labels, by alert key (what ``PathWatch.new_paths`` reads)."""
+
+    def __init__(self, state: MutableMapping[str, dict]) -> None:
+        self._state = state
+
+    def __getitem__(self, alert_key: str) -> list:
+        return self._state[path_lives_key(alert_key)]["lives"]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key.removeprefix(_PATH_LIVES) for key in self._state if key.startswith(_PATH_LIVES))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 # Expired rule state is swept once event time has moved on this much.
 SWEEP_EVERY_MS = 60_000
 # ... and only when it expired this long before the newest event seen. Events arrive out of order (one
@@ -133,6 +157,8 @@ class PreparedDetection:
     assets: list[AssetFact] = field(default_factory=list)
     edges: list[EdgeFact] = field(default_factory=list)
     """What the batch's events say about AI assets and their edges (``streams.detect.graph``), landed last."""
+    path_lives: dict[str, dict | None] = field(default_factory=dict)
+    """The labels of the path lives this batch alerts on (``path_lives_key``), saved before the alerts."""
 
 
 class DetectionStage:
@@ -246,7 +272,7 @@ class DetectionStage:
         facts = compact(graph.facts)
         assets = [fact for fact in facts if isinstance(fact, AssetFact)]
         edges = [fact for fact in facts if isinstance(fact, EdgeFact)]
-        path_findings = self._path_findings(events, assets, edges)
+        path_findings, path_lives = self._path_findings(events, assets, edges)
         changes = view.pending()
         view.flush()
         # Last, after what may fail: the anomaly stage applies in memory what it closes (``windowed``: the
@@ -262,12 +288,16 @@ class DetectionStage:
             state_changes=changes, findings=len(findings), rule_errors=len(result.rule_errors) + len(graph.errors),
             bad_messages=bad_messages,
             errors=([f"{e.rule_id} on {e.event_id}: {e.error}" for e in result.rule_errors] + graph.errors)[:_ERRORS_KEPT],
-            bindings=bindings,
+            bindings=bindings, path_lives=path_lives,
         )
 
     def commit(self, prepared: PreparedDetection) -> None:
         """Record, land, send, save (see the module docstring). Safe to call again after it raised."""
         plan = prepared.plan
+        if prepared.path_lives:
+            # Before the alerts record them: a crash in between finds the life again, with this label.
+            self.store.save_rule_state(prepared.path_lives)
+            self.state.update(prepared.path_lives)
         if self.identity is not None:
             # Before the alerts: an alert that names a person is backed by a stored binding.
             self.identity.store.land_ip_bindings(prepared.bindings)
@@ -311,13 +341,24 @@ class DetectionStage:
         self.metrics.add(messages=prepared.messages, events=prepared.events, findings=prepared.findings,
                          rule_errors=prepared.rule_errors, bad_messages=prepared.bad_messages)
 
-    def _path_findings(self, events: list[dict], assets: list[AssetFact], edges: list[EdgeFact]) -> list:
-        """A finding per path the batch's facts complete, about the event that completed it."""
+    def _path_findings(self, events: list[dict], assets: list[AssetFact],
+                       edges: list[EdgeFact]) -> tuple[list, dict[str, dict | None]]:
+        """A finding per path life the batch's facts complete, about the event that completed it, and the
+        lives' labels to keep (the event that began each: what its alert counts)."""
         if self.paths is None or not (assets or edges):
-            return []
+            return [], {}
         by_id = {str(event.get("event_id", "")): event for event in events}
-        return [path_finding(new, by_id[new.event_id]) for new in self.paths.new_paths(assets, edges)
-                if new.event_id in by_id]
+        findings, lives = [], {}
+        for new in self.paths.new_paths(assets, edges, _PathLabels(self.state)):
+            if new.event_id not in by_id:
+                continue
+            findings.append(path_finding(new, by_id[new.event_id]))
+            key = path_lives_key(new.path.alert_key)
+            kept = (lives.get(key) or self.state.get(key) or {}).get("lives", [])
+            if [new.at, new.begun_by] not in kept:
+                kept = sorted([*kept, [new.at, new.begun_by]])[-_PATH_LIVES_KEPT:]
+                lives[key] = {"lives": kept, "expires_ms": kept[-1][0] + _PATH_LIVES_KEPT_MS}
+        return findings, lives
 
     def _sweep(self, view: MutableMapping[str, dict]) -> None:
         now_ms = self.clock.now_ms()

@@ -13,8 +13,10 @@ A path alerts once per life (from a moment it exists until it no longer does), c
 that began the life, so the partitions read in any interleaving give the same counts: a fact read after
 later ones that moves a known life's start earlier is that life, and one that completes a path whose
 last piece was already held raises it then. Paths are told apart by what their alert is about
-(``Path.alert_key``). Not order-proof: a fact that ends a path inside a life already known on both sides
-of it (a policy detached, read after its re-attachment) leaves one life where time order sees two.
+(``Path.alert_key``). The caller keeps each alerted life's label (the moment and event that began it)
+before it records the alert: a fact that ends a path inside a known life splits it, the part holding
+the label being the known one, and a life alerted on before a crash whose facts never landed keeps its
+label when the replay finds it again from other facts.
 
 A redelivered batch finds its facts known and nothing new; after a restart the facts come back from
 the store, so a batch whose facts landed raises nothing again (and one whose facts did not finds the
@@ -23,7 +25,7 @@ same paths, at the same moments, from the same events: the same alerts).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from streams.detect.graph.facts import AssetFact, EdgeFact, graph_at
@@ -100,9 +102,14 @@ class PathWatch:
         for edge_id, facts in grown.items():
             self._edges[edge_id] = _squeeze({_edge_key(f): f for f in facts}.values())
 
-    def new_paths(self, assets: list[AssetFact], edges: list[EdgeFact]) -> list[NewPath]:
+    def new_paths(self, assets: list[AssetFact], edges: list[EdgeFact],
+                  labels: Mapping[str, Iterable[tuple[int, str]]] | None = None) -> list[NewPath]:
         """The paths the batch's facts complete: each life of a path (from a moment it exists until it
-        no longer does) that the held facts alone did not have, once, at the moment it begins."""
+        no longer does) that the held facts alone did not have, once, at the moment it begins.
+
+        ``labels``: per alert key, the (moment, event id) of each life already alerted on (kept by the
+        caller before it records the alerts). A life found again after a crash keeps its label, and of a
+        held life the batch splits, the part holding its label is the held one."""
         fresh_assets = [f for f in assets if f.op != "use"
                         and _asset_key(f) not in self._assets.get(f.asset_id, {})]
         fresh_edges = [f for f in edges if _edge_key(f) not in {_edge_key(g) for g in self._edges.get(f.edge_id, ())}]
@@ -129,13 +136,34 @@ class PathWatch:
                 found_then.setdefault(path.alert_key, path)
             after.append(found_then)
         batch_facts = [*fresh_assets, *fresh_edges]
+        every_facts = [*every_assets, *every_edges]
         found = []
         for key in {key for paths in after for key in paths}:
-            for first, _last in _new_lives([key in paths for paths in after], [key in keys for keys in before]):
+            recorded = sorted((int(t), str(e)) for t, e in (labels or {}).get(key, ()))
+            present = [key in paths for paths in after]
+            for first, last in _new_lives(present, [key in keys for keys in before], moments, recorded):
                 path, at = after[first][key], moments[first]
-                found.append(NewPath(path, at, _completing_event(path, batch_facts, at),
-                                     _completing_event(path, [*every_assets, *every_edges], at)))
+                ends = moments[last + 1] if last + 1 < len(moments) else None
+                label = _label_within(recorded, None if first == 0 else at, ends) or self._unaccounted(
+                    recorded, path, at, every_assets, every_edges)
+                begun = label or (at, _completing_event(path, every_facts, at))
+                found.append(NewPath(path, begun[0], _completing_event(path, batch_facts, at), begun[1]))
         return sorted(found, key=lambda new: (new.at, new.path.alert_key))
+
+    @staticmethod
+    def _unaccounted(recorded: list[tuple[int, str]], path: Path, at: int, assets: list[AssetFact],
+                     edges: list[EdgeFact]) -> tuple[int, str] | None:
+        """A recorded life that began before ``at`` and that no known life holds any more: the path did not
+        exist from then until ``at``. That life's facts did not land (a crash after its alert was recorded,
+        before its facts were): the life found at ``at`` is that one, to be extended back once they come."""
+        for begun in reversed([label for label in recorded if label[0] < at]):
+            moments = sorted({f.time for f in (*assets, *edges) if begun[0] <= f.time < at} | {begun[0]})
+            if any(path.alert_key in {p.alert_key for p in find_paths(graph_at(assets, edges, moment),
+                                                                      patterns=[path.pattern])}
+                   for moment in moments):
+                return None
+            return begun
+        return None
 
     def _around(self, touched: set[str], batch_edges: list[EdgeFact]) -> tuple[list[AssetFact], list[EdgeFact]]:
         """The held facts within ``HOPS`` edges of ``touched`` (through the held and the batch's edges)."""
@@ -182,22 +210,31 @@ def _lives(present: list[bool]) -> list[tuple[int, int]]:
     return runs
 
 
-def _new_lives(after: list[bool], before: list[bool]) -> list[tuple[int, int]]:
+def _label_within(recorded: list[tuple[int, str]], start: int | None, end: int | None) -> tuple[int, str] | None:
+    """The first recorded label in [start, end) (None: unbounded)."""
+    return next((label for label in recorded if (start is None or label[0] >= start)
+                 and (end is None or label[0] < end)), None)
+
+
+def _new_lives(after: list[bool], before: list[bool], moments: list[int],
+               recorded: list[tuple[int, str]]) -> list[tuple[int, int]]:
     """The lives of a path with the batch's facts that the held facts did not have. A life that shares a
     moment with a held life is that life (the batch moved its start or end: facts read out of time
-    order, after a restart or in another interleaving of the partitions); a held life split in two by
-    the batch is one held life and one new. The moment before the batch's earliest fact comes first:
-    a life going on then is held."""
-    claimed: set[tuple[int, int]] = set()
-    held = _lives(before)
-    new = []
-    for life in _lives(after):
-        match = next((h for h in held if h not in claimed and h[0] <= life[1] and life[0] <= h[1]), None)
-        if match is None:
-            new.append(life)
-        else:
-            claimed.add(match)
-    return new
+    order, after a restart or in another interleaving of the partitions); of a held life the batch split,
+    the part that holds the held life's recorded label (else the first) is it, the others are new. The
+    moment before the batch's earliest fact comes first: a life going on then is held."""
+    def bounds(life: tuple[int, int]) -> tuple[int | None, int | None]:
+        return (None if life[0] == 0 else moments[life[0]],
+                moments[life[1] + 1] if life[1] + 1 < len(moments) else None)
+
+    lives = _lives(after)
+    new = set(lives)
+    for held in _lives(before):
+        overlapping = [life for life in lives if life in new and life[0] <= held[1] and held[0] <= life[1]]
+        if overlapping:
+            labelled = [life for life in overlapping if _label_within(recorded, *bounds(life))]
+            new.discard((labelled or overlapping)[0])
+    return sorted(new)
 
 
 def _completing_event(path: Path, facts: list[AssetFact | EdgeFact], at: int) -> str:
@@ -207,5 +244,7 @@ def _completing_event(path: Path, facts: list[AssetFact | EdgeFact], at: int) ->
     edges = {edge.edge_id for edge in path.edges}
     relevant = [f for f in facts if f.time <= at and (
         (isinstance(f, AssetFact) and f.asset_id in nodes) or (isinstance(f, EdgeFact) and f.edge_id in edges))]
-    chosen = max(relevant or [f for f in facts if f.time <= at], key=lambda f: (f.time, f.event_id))
-    return chosen.event_id
+    earlier = relevant or [f for f in facts if f.time <= at]
+    if not earlier:  # a life the batch split off a held one before its own facts: the earliest of them
+        return min(facts, key=lambda f: (f.time, f.event_id)).event_id
+    return max(earlier, key=lambda f: (f.time, f.event_id)).event_id
