@@ -181,13 +181,15 @@ def azure_activity(
     at: float = 0,
     correlation_id: str = "7d1e0f3a-2b4c-4d5e-8f6a-1b2c3d4e5f60",
     location: str = "eastus",
+    keep_bodies: bool = False,
 ) -> dict:
     """A normalized event from an Azure Activity log record as diagnostic settings export it.
 
     ARM logs an operation's ``Start`` (its ``properties.requestbody`` holds the request's JSON) and its
     end, ``Success`` or ``Failure`` (``properties.responseBody`` the resource as ARM answered, where the
     provider logs it); a long-running one may log ``Accept`` between them. ``status`` is the HTTP
-    reason of the end (``Created``, ``OK``, ``Forbidden``).
+    reason of the end (``Created``, ``OK``, ``Forbidden``). Ingest replaces both bodies by their size
+    and fingerprint unless told to keep bodies (``ingest.redact_bodies``); ``keep_bodies`` is that.
     """
     time = (BASE_TIME + timedelta(seconds=at)).strftime("%Y-%m-%dT%H:%M:%S.1234567Z")
     started = result == "Start"
@@ -217,12 +219,13 @@ def azure_activity(
         "location": location,
         "properties": properties,
     }
-    return normalize_audit_record(record)
+    return normalize_audit_record(record, keep_bodies=keep_bodies)
 
 
-def normalize_audit_record(record: dict[str, Any]) -> dict:
-    """One raw audit record -> its normalized event; raises ValueError if it does not normalize."""
-    result = normalize_message("audit", orjson.dumps(record))
+def normalize_audit_record(record: dict[str, Any], *, keep_bodies: bool = False) -> dict:
+    """One raw audit record -> its normalized event (bodies redacted as ingest does by default, or kept);
+    raises ValueError if it does not normalize."""
+    result = normalize_message("audit", orjson.dumps(record), redact_body_content=not keep_bodies)
     if result.failures or len(result.events) != 1:
         reasons = [f"{failure.reason}: {failure.detail}" for failure in result.failures]
         raise ValueError(f"record did not normalize to one event: {reasons}")
