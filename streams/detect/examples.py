@@ -134,7 +134,7 @@ def gcp_audit(
     and ``response`` (for a long-running operation, the ``google.longrunning.Operation``), the
     ``audited_resource`` it names, ``status`` only when the call failed (a ``google.rpc.Code``).
     """
-    stamp = (BASE_TIME + timedelta(seconds=at)).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
+    stamp = (BASE_TIME + timedelta(seconds=at)).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
     payload: dict[str, Any] = {
         "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
         "status": {"code": error_code, "message": "PERMISSION_DENIED"} if error_code else {},
@@ -191,7 +191,7 @@ def azure_activity(
     reason of the end (``Created``, ``OK``, ``Forbidden``). Ingest replaces both bodies by their size
     and fingerprint unless told to keep bodies (``ingest.redact_bodies``); ``keep_bodies`` is that.
     """
-    time = (BASE_TIME + timedelta(seconds=at)).strftime("%Y-%m-%dT%H:%M:%S.1234567Z")
+    time = (BASE_TIME + timedelta(seconds=at)).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
     started = result == "Start"
     properties: dict[str, Any] = {"eventCategory": "Administrative", "entity": resource_id, "message": operation,
                                   "hierarchy": f"0c6b9a8e-1d2f-4e3a-9b8c-7d6e5f4a3b2c/{AZURE_SUBSCRIPTION}"}
