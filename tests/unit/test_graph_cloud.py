@@ -244,3 +244,20 @@ def test_facts_landed_by_the_stage_fold_back_from_the_store(chdb_data_dir) -> No
     assert kinds == {"vertex_endpoint", "vertex_model", "azure_openai_account", "azure_openai_deployment",
                      "azure_openai_model"}
     store.close()
+
+
+def test_the_demos_cloud_traffic_puts_its_vertex_and_azure_assets_in_the_graph() -> None:
+    from streams.demo import generate
+    from streams.normalize import normalize_message
+
+    events = [event for value in generate()["audit"] for event in normalize_message("audit", value).events]
+    result = extract_facts(events)
+    assets, edges = split(result.facts)
+    graph = graph_at(assets, edges, max(f.time for f in result.facts))
+    assert result.errors == []
+    assert {a.kind for a in inventory(graph)} == {"vertex_model", "vertex_endpoint", "azure_openai_account",
+                                                    "azure_openai_deployment"}
+    assert {e.kind for e in graph.edges} == {"deployed_as", "hosts"}
+    # The demo's Start records carry an HTTP status (the normalizer's success): each write still made one fact.
+    assert sorted(a.kind for a in assets if a.op == "create") == ["azure_openai_deployment", "vertex_endpoint",
+                                                                  "vertex_model"]
