@@ -214,9 +214,11 @@ def test_candidates_are_the_cloud_rows_the_extractors_read_and_the_cloudtrail_on
     assert sorted(frame.filter(candidates())["name"].to_list()) == sorted(wanted)
 
 
-def test_an_audit_extractor_names_its_formats() -> None:
+def test_an_audit_extractor_names_its_formats_and_a_cloudtrail_one_none() -> None:
     with pytest.raises(ValidationError, match="names the formats"):
         ExtractorMeta(id="vertex_x", title="no formats", family="audit", services=("s",), actions=("a",))
+    with pytest.raises(ValidationError, match="names none"):
+        ExtractorMeta(id="bedrock_x", title="a format", formats=("gcp_audit",), services=("s",), actions=("a",))
 
 
 def test_facts_landed_by_the_stage_fold_back_from_the_store(chdb_data_dir) -> None:

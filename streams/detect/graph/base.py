@@ -53,6 +53,8 @@ class ExtractorMeta(BaseModel):
     def _audit_names_its_formats(self) -> ExtractorMeta:
         if self.family == "audit" and not self.formats:
             raise ValueError("an audit-family extractor names the formats it reads")
+        if self.family == "cloudtrail" and self.formats:
+            raise ValueError("CloudTrail has one format: a CloudTrail extractor names none")
         return self
 
 

@@ -2,9 +2,10 @@
 
 Only successful events of an extractor's family (and formats), services and actions reach it (a failed
 call creates nothing). CloudTrail names match exactly; audit names in any letter case (Azure writes an
-operation upper-cased in exports and as the provider spells it in its REST API). An extractor that raises on an event is reported, not fatal. Runtime calls repeat (a model is
-invoked thousands of times an hour): ``compact`` keeps, per batch, the first and last sighting of each
-identity -> asset edge and the last use of each asset, which is all the fold reads of them.
+operation upper-cased in exports and as the provider spells it in its REST API). An extractor that
+raises on an event is reported, not fatal. Runtime calls repeat (a model is invoked thousands of times
+an hour): ``compact`` keeps, per batch, the first and last sighting of each identity -> asset edge and
+the last use of each asset, which is all the fold reads of them.
 """
 
 from __future__ import annotations
