@@ -2,7 +2,9 @@
 
 Every employee signs in to Okta in the morning and signs on to SaaS apps; the EKS control plane, its
 nodes, controllers, the Airflow worker, Argo CD and engineers' kubectl talk to the API server; data
-scientists and an ETL job use GCP; the platform team changes the CI build agents in Azure.
+scientists and an ETL job use GCP; the platform team changes the CI build agents in Azure. Besides, a
+data scientist serves a model from Vertex AI and the platform team deploys gpt-4o in Azure OpenAI
+(``cloud_ai_assets``).
 """
 
 from __future__ import annotations
@@ -561,5 +563,81 @@ def _azure(sim: Simulation) -> None:
                 status_code="200",
                 object_id=object_id,
                 role="Contributor",
+            )
+            sim.emit("audit", moment, record)
+
+
+# --- AI assets in GCP and Azure ------------------------------------------------------------------------
+
+_GCP_PROJECT_NUMBER = "482910375561"
+_VERTEX = "google.cloud.aiplatform.v1"
+_COGNITIVE = "Microsoft.CognitiveServices"
+
+
+def cloud_ai_assets(sim: Simulation) -> None:
+    """A data scientist serves the churn model from a Vertex AI endpoint; the platform team gives the
+    support bot an Azure OpenAI account and a gpt-4o deployment: the GCP and Azure nodes of the asset
+    graph. Added after the rest, from a random source of its own (``Simulation.branch``)."""
+    rand = sim.rand
+    scientist = DATA_SCIENTISTS[0]
+    parent = f"projects/{GCP_PROJECT}/locations/us-central1"
+    model_id, endpoint_id = str(rand.between(10**18, 10**19)), str(rand.between(10**18, 10**19))
+    endpoint = f"{parent}/endpoints/{endpoint_id}"
+
+    def operation(resource: str) -> dict:
+        # A long-running operation names the project by number.
+        return {"@type": "type.googleapis.com/google.longrunning.Operation",
+                "name": f"projects/{_GCP_PROJECT_NUMBER}/locations/us-central1/{resource}/operations/"
+                        f"{rand.between(10**18, 10**19)}"}
+
+    calls = (
+        ("ModelService.UploadModel", parent, "aiplatform.models.upload",
+         {"parent": parent, "model": {"displayName": "churn-xgb", "artifactUri": "gs://globex-models/churn/7",
+                                      "containerSpec": {"imageUri": "us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest"}}},
+         operation(f"models/{model_id}")),
+        ("EndpointService.CreateEndpoint", parent, "aiplatform.endpoints.create",
+         {"parent": parent, "endpoint": {"displayName": "churn-online"}}, operation(f"endpoints/{endpoint_id}")),
+        ("EndpointService.DeployModel", endpoint, "aiplatform.endpoints.deploy",
+         {"endpoint": endpoint, "deployedModel": {"model": f"{parent}/models/{model_id}", "displayName": "churn-xgb",
+                                                  "dedicatedResources": {"machineSpec": {"machineType": "n1-standard-4"},
+                                                                         "minReplicaCount": 1}}},
+         operation(f"endpoints/{endpoint_id}")),
+    )
+    at = sim.at_minute(9)
+    for method, resource, permission, request, response in calls:
+        at += rand.between(40_000_000, 240_000_000)
+        entry = records.gcp_audit(
+            rand, at, principal=scientist.email, caller_ip=OFFICE_NAT_IP,
+            user_agent="google-cloud-sdk gcloud/502.0.0 command/gcloud.ai,gzip(gfe)",
+            service="aiplatform.googleapis.com", method=f"{_VERTEX}.{method}", resource_name=resource,
+            resource_type="audited_resource",
+            labels={"service": "aiplatform.googleapis.com", "method": f"{_VERTEX}.{method}"},
+            permission=permission, request={"@type": f"type.googleapis.com/{_VERTEX}.{method.split('.')[1]}Request",
+                                            **request},
+            response=response,
+        )
+        sim.emit("audit", at, entry)
+
+    admin = next(p for p in EMPLOYEES if p.group == "platform")
+    account = f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/support-bot/providers/{_COGNITIVE}/accounts/globex-support-openai"
+    writes = (
+        (f"{_COGNITIVE}/accounts/write", account,
+         {"kind": "OpenAI", "location": "eastus", "sku": {"name": "S0"},
+          "properties": {"customSubDomainName": "globex-support-openai", "publicNetworkAccess": "Enabled"}}),
+        (f"{_COGNITIVE}/accounts/deployments/write", f"{account}/deployments/support-gpt-4o",
+         {"sku": {"name": "Standard", "capacity": 20},
+          "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"}}}),
+    )
+    at = sim.at_minute(21)
+    for operation_name, resource_id, body in writes:
+        correlation, object_id = rand.uuid4(), rand.uuid4()
+        at += rand.between(30_000_000, 120_000_000)
+        for result, moment in (("Start", at), ("Success", at + rand.between(5_000_000, 60_000_000))):
+            record = records.azure_activity(
+                rand, moment, resource_id=resource_id, operation=operation_name, result_type=result,
+                caller=admin.email, caller_ip=admin.egress_ip, correlation_id=correlation, location="eastus",
+                status_code="201", object_id=object_id, role="Cognitive Services Contributor",
+                request_body=body if result == "Start" else None,
+                response_body=body if result == "Success" else None,
             )
             sim.emit("audit", moment, record)

@@ -22,6 +22,7 @@ from streams.demo.simulation import FAMILIES, MALFORMED_LABEL, START_US, DemoRec
 
 DAY_US = 86_400 * 1_000_000
 IDENTITY_SALT = 1
+CLOUD_AI_SALT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,8 @@ def generate_labelled(seed: int = 7, scale: int = 1) -> list[DemoRecord]:
     with sim.branch(IDENTITY_SALT):
         network_identity.routine_traffic(sim)
         incidents.inject_identity(sim)
+    with sim.branch(CLOUD_AI_SALT):  # later still, alike: Vertex AI and Azure OpenAI assets
+        audit.cloud_ai_assets(sim)
     return sim.records()
 
 

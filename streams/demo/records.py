@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from streams.demo import formats
 from streams.demo.simulation import Rand
 from streams.demo.world import (
@@ -568,8 +570,11 @@ def azure_activity(
     status_code: str,
     object_id: str,
     role: str,
+    request_body: dict | None = None,
+    response_body: dict | None = None,
 ) -> dict:
-    """One Activity log record as diagnostic settings export it (storage, Event Hubs)."""
+    """One Activity log record as diagnostic settings export it (storage, Event Hubs); ARM's request and
+    response bodies as the JSON text it writes in ``properties``."""
     record: dict[str, Any] = {
         "time": formats.iso_7_digits(at_us),
         "resourceId": resource_id,
@@ -611,6 +616,10 @@ def azure_activity(
         },
         "tenantId": AZURE_TENANT,
     }
+    if request_body is not None:
+        record["properties"]["requestbody"] = orjson.dumps(request_body).decode()
+    if response_body is not None:
+        record["properties"]["responseBody"] = orjson.dumps(response_body).decode()
     return record
 
 

@@ -2,24 +2,30 @@
 
 An extractor module (one per file in ``streams.detect.graph.extractors``, file name = id) defines ``META``
 (an :class:`ExtractorMeta`), ``extract(event) -> list[AssetFact | EdgeFact]`` over a normalized,
-successful CloudTrail event of one of ``META.actions`` (the caller filters: a failed call creates
-nothing), and ``EXAMPLES``: events with the facts they must give, at least one that gives some and
-one that gives none. Examples name facts by their identity only (:func:`fact_key`).
+successful event of ``META.family`` (CloudTrail unless it says ``audit``), one of ``META.actions``
+(the caller filters: a failed call creates nothing), and ``EXAMPLES``: events with the facts they must
+give, at least one that gives some and one that gives none. Examples name facts by their identity only
+(:func:`fact_key`).
+
+:class:`Call` names a CloudTrail call's account, region, time, event and actor and builds its facts;
+:class:`AuditCall` does the same for an audit-family event (GCP audit logs, Azure Activity log).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from streams.detect.graph.facts import AssetFact, EdgeFact, bucket_arn
 from streams.normalize.cloudtrail_record import CloudTrailRecord, ct
 
-__all__ = ["Call", "Example", "ExtractorMeta", "Fact", "bucket_node", "expect", "fact_key", "model_node", "role_arn_of",
-           "role_edge"]
+__all__ = ["AuditCall", "Call", "Example", "ExtractorMeta", "Fact", "bucket_node", "expect", "fact_key", "model_node",
+           "role_arn_of", "role_edge"]
 
 Fact = AssetFact | EdgeFact
 
@@ -29,12 +35,27 @@ class ExtractorMeta(BaseModel):
 
     id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{2,79}$")]
     title: Annotated[str, StringConstraints(min_length=5, max_length=120)]
+    family: Literal["cloudtrail", "audit"] = "cloudtrail"
+    """The source family whose events it reads."""
+    formats: tuple[str, ...] = ()
+    """The family's source formats it reads (audit: ``gcp_audit``, ``azure_activity``); the audit family
+    carries many (Kubernetes, Okta...), so an audit extractor names its own."""
     services: tuple[str, ...] = Field(min_length=1)
-    """CloudTrail ``eventSource`` values whose events it reads."""
+    """The events' ``service``: CloudTrail ``eventSource``, GCP ``serviceName``, Azure resource provider."""
     actions: tuple[str, ...] = Field(min_length=1)
-    """CloudTrail ``eventName`` values it reads."""
+    """The events' ``action``: CloudTrail ``eventName``, GCP ``methodName``, Azure ``operationName``.
+    Audit services and actions match in any letter case: Azure exports write operations in upper case,
+    its REST API as the provider spells them."""
     kinds: tuple[str, ...] = ()
     """Node kinds it creates or describes (documentation, and the inventory's coverage)."""
+
+    @model_validator(mode="after")
+    def _audit_names_its_formats(self) -> ExtractorMeta:
+        if self.family == "audit" and not self.formats:
+            raise ValueError("an audit-family extractor names the formats it reads")
+        if self.family == "cloudtrail" and self.formats:
+            raise ValueError("CloudTrail has one format: a CloudTrail extractor names none")
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +77,48 @@ def fact_key(fact: Fact) -> tuple:
     return ("edge", fact.op, fact.src, fact.kind, fact.dst)
 
 
+class _FactMaker:
+    """Builds an event's facts from what the event names: account, region, time, event id, actor."""
+
+    __slots__ = ()
+
+    @property
+    def account(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def region(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def time(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def event_id(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def actor(self) -> str:
+        raise NotImplementedError
+
+    def asset(self, asset_id: str, kind: str, op: str, *, name: str = "", provider: str = "", region: str = "",
+              flags_on: tuple[str, ...] = (), flags_off: tuple[str, ...] = (),
+              attributes: dict[str, Any] | None = None) -> AssetFact:
+        """The asset fact; ``region`` where the asset's own name says it better than the event."""
+        return AssetFact(asset_id, kind, op, self.time, self.event_id, name=name, provider=provider,  # type: ignore[arg-type]
+                         account=self.account, region=region or self.region,
+                         actor=self.actor if op == "create" else "", flags_on=flags_on, flags_off=flags_off,
+                         attributes=attributes or {})
+
+    def edge(self, src: str, src_kind: str, kind: str, dst: str, dst_kind: str, op: str = "open", *,
+             slot: str = "", detail: dict[str, Any] | None = None) -> EdgeFact:
+        return EdgeFact(src, src_kind, kind, dst, dst_kind, op, self.time, self.event_id,  # type: ignore[arg-type]
+                        account=self.account, slot=slot, detail=detail or {})
+
+
 @dataclass(frozen=True, slots=True)
-class Call:
+class Call(_FactMaker):
     """One successful CloudTrail call, with what every extractor needs to name and date its facts."""
 
     event: dict
@@ -100,17 +161,65 @@ class Call:
     def arn(self, service: str, resource: str, *, account: bool = True) -> str:
         return f"arn:aws:{service}:{self.region}:{self.account if account else ''}:{resource}"
 
-    def asset(self, asset_id: str, kind: str, op: str, *, name: str = "", provider: str = "",
-              flags_on: tuple[str, ...] = (), flags_off: tuple[str, ...] = (),
-              attributes: dict[str, Any] | None = None) -> AssetFact:
-        return AssetFact(asset_id, kind, op, self.time, self.event_id, name=name, provider=provider,  # type: ignore[arg-type]
-                         account=self.account, region=self.region, actor=self.actor if op == "create" else "",
-                         flags_on=flags_on, flags_off=flags_off, attributes=attributes or {})
 
-    def edge(self, src: str, src_kind: str, kind: str, dst: str, dst_kind: str, op: str = "open", *,
-             slot: str = "", detail: dict[str, Any] | None = None) -> EdgeFact:
-        return EdgeFact(src, src_kind, kind, dst, dst_kind, op, self.time, self.event_id,  # type: ignore[arg-type]
-                        account=self.account, slot=slot, detail=detail or {})
+@dataclass(frozen=True, slots=True)
+class AuditCall(_FactMaker):
+    """One successful audit-family event (a GCP audit log entry, an Azure Activity log record): the
+    normalized fields name it; ``raw`` reads the record itself where they say too little (a GCP call's
+    request and response, an Azure record's result and bodies)."""
+
+    event: dict
+
+    @classmethod
+    def of(cls, event: dict) -> AuditCall:
+        return cls(event)
+
+    @property
+    def account(self) -> str:
+        return self.event.get("cloud_account", "")
+
+    @property
+    def region(self) -> str:
+        return self.event.get("cloud_region", "")
+
+    @property
+    def time(self) -> int:
+        return int(self.event["time"])
+
+    @property
+    def event_id(self) -> str:
+        return str(self.event["event_id"])
+
+    @property
+    def actor(self) -> str:
+        return self.event.get("actor", "")
+
+    @property
+    def target(self) -> str:
+        return self.event.get("target_resource", "")
+
+    def raw(self, *path: str) -> Any:
+        """The raw record's value at ``path``, or None. A key is also found lower-cased: data-lake
+        re-exports lower-case column names (``protopayload``), and the normalizer reads them so too."""
+        return _lookup(_audit_record(self.event.get("raw", "")), path)
+
+
+def _lookup(node: Any, path: tuple[str, ...]) -> Any:
+    """``node[path[0]][path[1]]...`` through dicts, each key as spelled or lower-cased; None where absent."""
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node[key] if key in node else node.get(key.lower())
+    return node
+
+
+@lru_cache(maxsize=1024)
+def _audit_record(raw: str) -> dict[str, Any]:
+    """The parsed raw record, shared read-only by the extractors that read one event (as ``ct`` does)."""
+    if not raw:
+        return {}
+    record = orjson.loads(raw)
+    return record if isinstance(record, dict) else {}
 
 
 def role_arn_of(call: Call, *path: str) -> str:

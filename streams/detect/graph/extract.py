@@ -1,9 +1,11 @@
 """Every graph extractor, discovered, and the one entry the stream and offline mode call: events -> facts.
 
-Only successful CloudTrail calls of an extractor's services and actions reach it (a failed call creates
-nothing). An extractor that raises on an event is reported, not fatal. Runtime calls repeat (a model is
-invoked thousands of times an hour): ``compact`` keeps, per batch, the first and last sighting of each
-identity -> asset edge and the last use of each asset, which is all the fold reads of them.
+Only successful events of an extractor's family (and formats), services and actions reach it (a failed
+call creates nothing). CloudTrail names match exactly; audit names in any letter case (Azure writes an
+operation upper-cased in exports and as the provider spells it in its REST API). An extractor that
+raises on an event is reported, not fatal. Runtime calls repeat (a model is invoked thousands of times
+an hour): ``compact`` keeps, per batch, the first and last sighting of each identity -> asset edge and
+the last use of each asset, which is all the fold reads of them.
 """
 
 from __future__ import annotations
@@ -61,12 +63,33 @@ def discover_extractors() -> tuple[Extractor, ...]:
 
 @lru_cache(maxsize=1)
 def _dispatch() -> dict[tuple[str, str], tuple[Extractor, ...]]:
+    """CloudTrail extractors by (service, action)."""
     table: dict[tuple[str, str], list[Extractor]] = {}
     for extractor in discover_extractors():
-        for service in extractor.meta.services:
-            for action in extractor.meta.actions:
-                table.setdefault((service, action), []).append(extractor)
+        if extractor.meta.family == "cloudtrail":
+            for service in extractor.meta.services:
+                for action in extractor.meta.actions:
+                    table.setdefault((service, action), []).append(extractor)
     return {key: tuple(value) for key, value in table.items()}
+
+
+@lru_cache(maxsize=1)
+def _audit_dispatch() -> dict[tuple[str, str, str], tuple[Extractor, ...]]:
+    """Audit-family extractors by (format, service, action), the names lower-cased."""
+    table: dict[tuple[str, str, str], list[Extractor]] = {}
+    for extractor in discover_extractors():
+        if extractor.meta.family == "audit":
+            for source_format in extractor.meta.formats:
+                for service in extractor.meta.services:
+                    for action in extractor.meta.actions:
+                        table.setdefault((source_format, service.lower(), action.lower()), []).append(extractor)
+    return {key: tuple(value) for key, value in table.items()}
+
+
+def _spellings(names: Iterable[str]) -> list[str]:
+    # The frame's names are matched as they are (lower-casing a column costs every row): each name as
+    # declared, upper-cased and lower-cased covers how the sources write them.
+    return sorted({spelling for name in names for spelling in (name, name.upper(), name.lower())})
 
 
 def candidates() -> pl.Expr:
@@ -74,8 +97,16 @@ def candidates() -> pl.Expr:
     pairs = _dispatch()
     services = sorted({service for service, _ in pairs})
     actions = sorted({action for _, action in pairs})
-    return ((pl.col("source_family") == "cloudtrail") & pl.col("service").is_in(services)
-            & pl.col("action").is_in(actions) & (pl.col("outcome") == "success"))
+    wanted = ((pl.col("source_family") == "cloudtrail") & pl.col("service").is_in(services)
+              & pl.col("action").is_in(actions) & (pl.col("outcome") == "success"))
+    audit = [extractor.meta for extractor in discover_extractors() if extractor.meta.family == "audit"]
+    if audit:
+        wanted |= ((pl.col("source_family") == "audit")
+                   & pl.col("source_format").is_in(sorted({f for meta in audit for f in meta.formats}))
+                   & pl.col("service").is_in(_spellings(s for meta in audit for s in meta.services))
+                   & pl.col("action").is_in(_spellings(a for meta in audit for a in meta.actions))
+                   & (pl.col("outcome") == "success"))
+    return wanted
 
 
 @dataclass(slots=True)
@@ -86,11 +117,19 @@ class ExtractResult:
 
 def extract_facts(events: Iterable[dict]) -> ExtractResult:
     result = ExtractResult()
-    table = _dispatch()
+    table, audit_table = _dispatch(), _audit_dispatch()
     for event in events:
-        if event.get("source_family") != "cloudtrail" or event.get("outcome") != "success":
+        if event.get("outcome") != "success":
             continue
-        for extractor in table.get((event.get("service", ""), event.get("action", "")), ()):
+        family = event.get("source_family")
+        if family == "cloudtrail":
+            chosen = table.get((event.get("service", ""), event.get("action", "")), ())
+        elif family == "audit" and audit_table:
+            chosen = audit_table.get((event.get("source_format", ""), event.get("service", "").lower(),
+                                      event.get("action", "").lower()), ())
+        else:
+            continue
+        for extractor in chosen:
             try:
                 result.facts.extend(extractor.extract(event))
             except Exception as error:  # noqa: BLE001 -- one odd record must not stop the graph

@@ -1,10 +1,11 @@
 """The AI asset graph as facts: what one event says about an asset or an edge, and the graph as of a time.
 
-The graph is event-sourced. An extractor (``streams/detect/graph/extractors``) turns one CloudTrail event into
-facts; the facts land as they are (``ai_assets``, ``ai_edges``: one row per fact, keyed by the asset or
-edge and the event, so a redelivered event replaces its own rows), and the graph at any time T is a
-fold of the facts up to T (:func:`graph_at`). Nothing is updated in place, so facts may arrive in any
-order and "what did it look like last Tuesday at 14:00" is the same fold with an earlier T.
+The graph is event-sourced. An extractor (``streams/detect/graph/extractors``) turns one event (a CloudTrail
+call, a GCP audit log entry, an Azure Activity log record) into facts; the facts land as they are
+(``ai_assets``, ``ai_edges``: one row per fact, keyed by the asset or edge and the event, so a redelivered
+event replaces its own rows), and the graph at any time T is a fold of the facts up to T (:func:`graph_at`).
+Nothing is updated in place, so facts may arrive in any order and "what did it look like last Tuesday
+at 14:00" is the same fold with an earlier T.
 
 Assets: ``create`` and ``delete`` decide whether an asset exists (the latest of them up to T wins: an
 ARN deleted and created again exists again); ``update`` turns posture flags on or off; ``use`` moves
@@ -12,7 +13,8 @@ ARN deleted and created again exists again); ``update`` turns posture flags on o
 
 Edges: ``open`` and ``close``; the latest up to T wins. An edge with a ``slot`` holds it alone: opening
 another edge in the same slot (an agent's model, an endpoint's config, a function's role) closes it.
-An edge is gone once either end is deleted.
+A ``close`` that names a slot but no source closes whichever edge holds the slot then (Vertex AI's
+UndeployModel names the deployed model's id, not the model). An edge is gone once either end is deleted.
 """
 
 from __future__ import annotations
@@ -36,14 +38,16 @@ AI_KINDS = frozenset({
     "bedrock_provisioned_throughput", "bedrock_agent", "bedrock_action_group", "bedrock_knowledge_base",
     "bedrock_data_source", "bedrock_guardrail", "bedrock_invocation_logging", "bedrock_foundation_model",
     "sagemaker_notebook", "sagemaker_training_job", "sagemaker_model", "sagemaker_endpoint_config",
-    "sagemaker_endpoint",
+    "sagemaker_endpoint", "vertex_model", "vertex_endpoint", "azure_openai_account", "azure_openai_deployment",
+    "azure_openai_model",
 })
 
 
 @dataclass(frozen=True, slots=True)
 class AssetFact:
     asset_id: str
-    """The ARN (from ``responseElements`` where the call returns one)."""
+    """The ARN (from ``responseElements`` where the call returns one); a GCP resource name; a lower-cased
+    Azure resource id."""
     kind: str
     op: AssetOp
     time: int
@@ -214,10 +218,13 @@ def _fold_edges(facts: list[EdgeFact]) -> list[Edge]:
             last_seen[key] = fact.time
             if fact.slot:
                 slot_holder[fact.slot] = fact
+        elif fact.slot and not fact.src:
+            slot_holder.pop(fact.slot, None)
         latest[key] = fact
     edges = []
     for key, fact in latest.items():
-        if fact.op != "open" or (fact.slot and slot_holder[fact.slot].edge_id != key):
+        holder = slot_holder.get(fact.slot) if fact.slot else None
+        if fact.op != "open" or (fact.slot and (holder is None or holder.edge_id != key)):
             continue
         edges.append(Edge(key, fact.src, fact.src_kind, fact.kind, fact.dst, fact.dst_kind, first_open[key],
                           fact.event_id, fact.account, last_seen[key], dict(fact.detail)))

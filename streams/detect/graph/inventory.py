@@ -23,7 +23,7 @@ query endpoint or the store, ``streams.runtime.query.run_query``)."""
 _LOGGED_KINDS = frozenset({"bedrock_custom_model", "bedrock_imported_model", "bedrock_provisioned_throughput",
                            "bedrock_agent", "bedrock_foundation_model"})
 _MODEL_KINDS = frozenset({"bedrock_custom_model", "bedrock_imported_model", "bedrock_foundation_model",
-                          "sagemaker_model"})
+                          "sagemaker_model", "vertex_model", "azure_openai_model"})
 _DATA_KINDS = frozenset({"bedrock_knowledge_base", "bedrock_data_source"})
 
 
