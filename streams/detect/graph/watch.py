@@ -95,8 +95,9 @@ class PathWatch:
         grown: dict[str, list[EdgeFact]] = {}
         for fact in edges:
             grown.setdefault(fact.edge_id, list(self._edges.get(fact.edge_id, []))).append(fact)
-            self._by_node.setdefault(fact.src, set()).add(fact.edge_id)
-            self._by_node.setdefault(fact.dst, set()).add(fact.edge_id)
+            for node in (fact.src, fact.dst):
+                if node:  # a close naming only its slot has no source: its slot finds it
+                    self._by_node.setdefault(node, set()).add(fact.edge_id)
             if fact.slot:
                 self._by_slot.setdefault(fact.slot, set()).add(fact.edge_id)
         for edge_id, facts in grown.items():
@@ -115,7 +116,7 @@ class PathWatch:
         fresh_edges = [f for f in edges if _edge_key(f) not in {_edge_key(g) for g in self._edges.get(f.edge_id, ())}]
         if not fresh_assets and not fresh_edges:
             return []
-        touched = {f.asset_id for f in fresh_assets} | {node for f in fresh_edges for node in (f.src, f.dst)}
+        touched = {f.asset_id for f in fresh_assets} | {node for f in fresh_edges for node in (f.src, f.dst) if node}
         old_assets, old_edges = self._around(touched, fresh_edges)
         self.last_folded = (len(old_assets), len(old_edges))
         every_assets, every_edges = old_assets + fresh_assets, old_edges + fresh_edges
