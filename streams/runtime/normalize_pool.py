@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,18 +30,30 @@ __all__ = ["NormalizePool", "Pending", "file_topic", "normalize_file", "prepare_
 
 log = logging.getLogger(__name__)
 
+_ORPHAN_CHECK_S = 1.0
 _enrich = None  # set in each pool process by prepare_process
 _redactor: Redactor | None = None  # likewise
 
 
-def prepare_process(policy_file: str | None, fingerprint_key: bytes) -> None:
+def prepare_process(policy_file: str | None, fingerprint_key: bytes, parent_pid: int | None = None) -> None:
     global _enrich, _redactor  # one enricher and redactor per pool process, built once
+    if parent_pid is not None:
+        threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), name="orphan-watch", daemon=True).start()
     from streams.detect.pipeline import Detectors
     from streams.enrich.policy import policy_source
 
     _enrich = Detectors.default(policy_source(Path(policy_file) if policy_file else None)).enrich
     _redactor = Redactor(fingerprint_key)
     tune_for_streaming()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    """Exit once the worker that started this process is gone. A SIGKILLed (or OOM-killed) worker never
+    shuts its pool down, and an idle pool process waits on its pipe for ever: each held ~150 MB after
+    make chaos until the machine was rebooted."""
+    while os.getppid() == parent_pid:
+        time.sleep(_ORPHAN_CHECK_S)
+    os._exit(0)
 
 
 def _normalize(raw: list[tuple], max_record_bytes: int, raw_cap: int, redact_bodies: bool) -> BatchOutput:
@@ -89,7 +104,8 @@ class NormalizePool:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=prepare_process, initargs=(self._policy_file, self._fingerprint_key))
+                                   initializer=prepare_process,
+                                   initargs=(self._policy_file, self._fingerprint_key, os.getpid()))
 
     def __call__(self, messages: list[RawMessage]) -> BatchOutput:
         """Normalized and enriched events and dead letters of ``messages``, in their order."""

@@ -43,3 +43,41 @@ def test_the_pool_matches_the_thread_event_for_event(messages, tmp_path) -> None
     strip = [{key: value for key, value in row.items() if key != "received_at"} for row in got.dead_letters]
     assert strip == [{key: value for key, value in row.items() if key != "received_at"}
                      for row in expected.dead_letters]
+
+
+_POOL_OWNER = """
+import sys, time, psutil
+from streams.runtime.ingest import RawMessage
+from streams.runtime.normalize_pool import NormalizePool
+
+if __name__ == "__main__":
+    pool = NormalizePool(2, max_record_bytes=1 << 20, raw_cap=4096, redact_bodies=True, policy_file=None)
+    pool([RawMessage("gateway", "raw.gateway", 0, 0, b'{"ts": 1}', 0)] * 4)  # both processes started
+    workers = [child for child in psutil.Process().children() if "spawn_main" in " ".join(child.cmdline())]
+    print(" ".join(str(child.pid) for child in workers), flush=True)
+    time.sleep(600)
+"""
+
+
+def test_the_pool_processes_exit_when_the_worker_is_killed(tmp_path) -> None:
+    """A SIGKILLed worker cannot shut its pool down: the processes see their parent gone and exit."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = tmp_path / "owner.py"
+    script.write_text(_POOL_OWNER)
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        children = [psutil.Process(int(pid)) for pid in owner.stdout.readline().split()]
+        assert len(children) == 2
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 30  # a bound on waiting, not a speed assertion: they check every second
+    while any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children):
+        assert time.monotonic() < deadline, "pool processes outlived their worker"
+        time.sleep(0.2)
