@@ -254,3 +254,16 @@ def model_node(call: Call, identifier: Any) -> tuple[str, str]:
 def role_edge(call: Call, role: str, asset_id: str, kind: str) -> EdgeFact:
     """``role -> asset``: the role the asset runs as (one at a time)."""
     return call.edge(role, "iam_role", "execution_role", asset_id, kind, slot=f"execution_role|{asset_id}")
+
+
+def execution_role(call: Call, param: str, asset_id: str, kind: str) -> list[EdgeFact]:
+    """``role -> asset`` for the role the call's parameter ``param`` names (none if it names no role)."""
+    role = role_arn_of(call, param)
+    return [role_edge(call, role, asset_id, kind)] if role else []
+
+
+def bucket_edge(call: Call, uri: Any, kind: str, asset_id: str, asset_kind: str) -> list[EdgeFact]:
+    """``bucket -> asset`` of ``kind`` (training, model or knowledge-base data) for an S3 URI, with the
+    URI as detail; none if it names no bucket."""
+    bucket = bucket_node(uri)
+    return [call.edge(bucket, "s3_bucket", kind, asset_id, asset_kind, detail={"uri": uri})] if bucket else []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect, model_node, role_arn_of, role_edge
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, execution_role, expect, model_node
 
 META = ExtractorMeta(
     id="bedrock_agent", title="Bedrock agents created, changed, deleted and given knowledge bases",
@@ -51,9 +51,7 @@ def extract(event: dict) -> list[Fact]:
     if isinstance(guardrail, str) and guardrail:
         target = guardrail if guardrail.startswith("arn:") else call.arn("bedrock", f"guardrail/{guardrail}")
         facts.append(call.edge(agent, KIND, "guarded_by", target, "bedrock_guardrail", slot=f"guarded_by|{agent}"))
-    role = role_arn_of(call, "agentResourceRoleArn")
-    if role:
-        facts.append(role_edge(call, role, agent, KIND))
+    facts += execution_role(call, "agentResourceRoleArn", agent, KIND)
     return facts
 
 

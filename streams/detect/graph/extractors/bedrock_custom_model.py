@@ -8,11 +8,10 @@ from streams.detect.graph.base import (
     Call,
     ExtractorMeta,
     Fact,
-    bucket_node,
+    bucket_edge,
+    execution_role,
     expect,
     model_node,
-    role_arn_of,
-    role_edge,
 )
 
 META = ExtractorMeta(
@@ -37,12 +36,8 @@ def extract(event: dict) -> list[Fact]:
     facts: list[Fact] = [call.asset(model, "bedrock_custom_model", "create", name=name, provider="aws-bedrock",
                                     flags_on=flags)]
     uri = call.param("modelSourceConfig", "s3DataSource", "s3Uri")
-    if bucket_node(uri):
-        facts.append(call.edge(bucket_node(uri), "s3_bucket", "model_data", model, "bedrock_custom_model",
-                               detail={"uri": uri}))
-    role = role_arn_of(call, "roleArn")
-    if role:
-        facts.append(role_edge(call, role, model, "bedrock_custom_model"))
+    facts += bucket_edge(call, uri, "model_data", model, "bedrock_custom_model")
+    facts += execution_role(call, "roleArn", model, "bedrock_custom_model")
     return facts
 
 

@@ -10,10 +10,9 @@ from streams.detect.graph.base import (
     ExtractorMeta,
     Fact,
     bucket_node,
+    execution_role,
     expect,
     model_node,
-    role_arn_of,
-    role_edge,
 )
 
 META = ExtractorMeta(
@@ -50,9 +49,7 @@ def extract(event: dict) -> list[Fact]:
     output = bucket_node(call.param("outputDataConfig", "s3Uri"))
     if output:
         facts.append(call.edge(job, "bedrock_customization_job", "writes", output, "s3_bucket"))
-    role = role_arn_of(call, "roleArn")
-    if role:
-        facts.append(role_edge(call, role, job, "bedrock_customization_job"))
+    facts += execution_role(call, "roleArn", job, "bedrock_customization_job")
     return facts
 
 

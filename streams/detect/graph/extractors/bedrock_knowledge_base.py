@@ -8,10 +8,9 @@ from streams.detect.graph.base import (
     ExtractorMeta,
     Fact,
     bucket_node,
+    execution_role,
     expect,
     model_node,
-    role_arn_of,
-    role_edge,
 )
 
 META = ExtractorMeta(
@@ -43,9 +42,7 @@ def extract(event: dict) -> list[Fact]:
                                                       "embeddingModelArn"))
         if embedding:
             facts.append(call.edge(kb, KB, "embeds_with", embedding, kind))
-        role = role_arn_of(call, "roleArn")
-        if role:
-            facts.append(role_edge(call, role, kb, KB))
+        facts += execution_role(call, "roleArn", kb, KB)
         return facts
     kb = kb_arn(call, call.param("knowledgeBaseId"))
     source_id = call.response("dataSource", "dataSourceId") or call.param("dataSourceId")

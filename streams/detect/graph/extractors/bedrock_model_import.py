@@ -7,11 +7,10 @@ from streams.detect.graph.base import (
     Call,
     ExtractorMeta,
     Fact,
-    bucket_node,
+    bucket_edge,
+    execution_role,
     expect,
     model_node,
-    role_arn_of,
-    role_edge,
 )
 
 META = ExtractorMeta(
@@ -42,12 +41,8 @@ def extract(event: dict) -> list[Fact]:
                              flags_on=flags),
                   call.edge(job, "bedrock_model_import_job", "produces", model, "bedrock_imported_model")]
     uri = call.param("modelDataSource", "s3DataSource", "s3Uri")
-    if bucket_node(uri):
-        facts.append(call.edge(bucket_node(uri), "s3_bucket", "model_data", job, "bedrock_model_import_job",
-                               detail={"uri": uri}))
-    role = role_arn_of(call, "roleArn")
-    if role:
-        facts.append(role_edge(call, role, job, "bedrock_model_import_job"))
+    facts += bucket_edge(call, uri, "model_data", job, "bedrock_model_import_job")
+    facts += execution_role(call, "roleArn", job, "bedrock_model_import_job")
     return facts
 
 

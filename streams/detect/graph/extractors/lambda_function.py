@@ -4,7 +4,7 @@ function's role can do."""
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect, role_arn_of, role_edge
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, execution_role, expect
 
 META = ExtractorMeta(
     id="lambda_function", title="Lambda functions and their execution roles",
@@ -26,9 +26,7 @@ def extract(event: dict) -> list[Fact]:
         return [call.asset(function, KIND, "delete")]
     facts: list[Fact] = [call.asset(function, KIND, "create" if event["action"].startswith("Create") else "update",
                                     name=name.rsplit(":", 1)[-1], provider="aws-lambda")]
-    role = role_arn_of(call, "role")
-    if role:
-        facts.append(role_edge(call, role, function, KIND))
+    facts += execution_role(call, "role", function, KIND)
     return facts
 
 

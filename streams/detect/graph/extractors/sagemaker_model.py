@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.detect.graph.base import Call, ExtractorMeta, Fact, bucket_node, expect, role_arn_of, role_edge
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, bucket_node, execution_role, expect
 from streams.detect.graph.extractors.sagemaker_training_job import job_arn
 
 META = ExtractorMeta(
@@ -41,9 +41,7 @@ def extract(event: dict) -> list[Fact]:
         if job:
             facts.append(call.edge(job_arn(call, job.group(1)), "sagemaker_training_job", "produces", model, KIND,
                                    detail={"inferred_from": uri}))
-    role = role_arn_of(call, "executionRoleArn")
-    if role:
-        facts.append(role_edge(call, role, model, KIND))
+    facts += execution_role(call, "executionRoleArn", model, KIND)
     return facts
 
 

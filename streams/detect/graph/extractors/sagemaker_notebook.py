@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from streams.detect.aws import enabled_unless_disabled
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.detect.graph.base import Call, ExtractorMeta, Fact, expect, role_arn_of, role_edge
+from streams.detect.graph.base import Call, ExtractorMeta, Fact, execution_role, expect
 
 META = ExtractorMeta(
     id="sagemaker_notebook", title="SageMaker notebook instances created, changed, deleted",
@@ -39,9 +39,7 @@ def extract(event: dict) -> list[Fact]:
                                     name=name, provider="aws-sagemaker", flags_on=tuple(on), flags_off=tuple(off),
                                     attributes={"instance_type": call.param("instanceType")}
                                     if call.param("instanceType") else {})]
-    role = role_arn_of(call, "roleArn")
-    if role:
-        facts.append(role_edge(call, role, notebook, KIND))
+    facts += execution_role(call, "roleArn", notebook, KIND)
     return facts
 
 

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from streams.detect.examples import ACCOUNT, cloudtrail
-from streams.detect.graph.base import Call, ExtractorMeta, Fact, bucket_node, expect, role_arn_of, role_edge
+from streams.detect.graph.base import (
+    Call,
+    ExtractorMeta,
+    Fact,
+    bucket_edge,
+    bucket_node,
+    execution_role,
+    expect,
+)
 
 META = ExtractorMeta(
     id="sagemaker_training_job", title="SageMaker training jobs and their data",
@@ -29,14 +37,11 @@ def extract(event: dict) -> list[Fact]:
         if not isinstance(channel, dict):
             continue
         uri = ((channel.get("dataSource") or {}).get("s3DataSource") or {}).get("s3Uri")
-        if bucket_node(uri):
-            facts.append(call.edge(bucket_node(uri), "s3_bucket", "training_data", job, KIND, detail={"uri": uri}))
+        facts += bucket_edge(call, uri, "training_data", job, KIND)
     output = bucket_node(call.param("outputDataConfig", "s3OutputPath"))
     if output:
         facts.append(call.edge(job, KIND, "writes", output, "s3_bucket"))
-    role = role_arn_of(call, "roleArn")
-    if role:
-        facts.append(role_edge(call, role, job, KIND))
+    facts += execution_role(call, "roleArn", job, KIND)
     return facts
 
 
