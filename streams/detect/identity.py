@@ -31,6 +31,7 @@ from streams.enrich.identity import (
     BindingTable,
     Resolution,
     bindings_of,
+    coalesce_activity,
     is_ip,
     may_bind,
 )
@@ -109,7 +110,7 @@ class IdentityStage:
     def learn(self, events: list[dict]) -> list[Binding]:
         """Bindings of ``events`` that change the table, applied to it in memory (persisted at commit)."""
         found = [binding for event in events for binding in bindings_of(event)]
-        return self.table.add(found)
+        return self.table.add(coalesce_activity(found))
 
     def resolver(self) -> Callable[[str, int], Resolution | None]:
         return self.table.resolve

@@ -38,7 +38,7 @@ import polars as pl
 from schemas.columns import TimeMs
 from streams.normalize.base import stable_id
 
-__all__ = ["Binding", "BindingTable", "Resolution", "bindings_of", "is_ip"]
+__all__ = ["Binding", "BindingTable", "Resolution", "bindings_of", "coalesce_activity", "is_ip"]
 
 HOUR_MS = 3_600_000
 SIGN_IN_TTL_MS = 10 * HOUR_MS
@@ -251,6 +251,37 @@ def bindings_of(event: dict) -> list[Binding]:
         return learn(event)
     except (ValueError, TypeError, KeyError, AttributeError):  # an odd raw record binds nothing
         return []
+
+
+def coalesce_activity(bindings: list[Binding]) -> list[Binding]:
+    """The bindings with each run of one identity's activity on one address merged into one binding.
+
+    Every call a person makes binds the address for an hour from the call (``ACTIVITY_TTL_MS``): a
+    session of a hundred calls is a hundred bindings that overlap. Those whose hours overlap (same
+    address, identity, source, kind and sharing) become one, from the first call to an hour after the
+    last, the first call its evidence: the same times bound, one row instead of one per call. Bindings
+    with their own end (sign-ins, leases, VPN sessions) are kept as they are: a logout record replaces
+    its login's binding by id."""
+    merged: list[Binding] = []
+    runs: dict[tuple, list[Binding]] = {}
+    for binding in bindings:
+        if binding.valid_to - binding.valid_from == ACTIVITY_TTL_MS and binding.seen_at == binding.valid_from:
+            runs.setdefault((binding.ip, binding.identity, binding.source, binding.kind, binding.shared),
+                            []).append(binding)
+        else:
+            merged.append(binding)
+    for run in runs.values():
+        run.sort(key=lambda b: (b.valid_from, b.event_id))
+        current = run[0]
+        for binding in run[1:]:
+            if binding.valid_from <= current.valid_to:
+                current = replace(current, valid_to=max(current.valid_to, binding.valid_to),
+                                  seen_at=max(current.seen_at, binding.seen_at))
+            else:
+                merged.append(current)
+                current = binding
+        merged.append(current)
+    return merged
 
 
 def _raw(event: dict) -> dict:

@@ -138,6 +138,36 @@ def test_cloudtrail_binds_people_not_service_roles_or_service_addresses():
                                   source_ip="bedrock.amazonaws.com")) == []
 
 
+def test_a_session_of_calls_is_one_binding_per_run_and_binds_the_same_times():
+    """A person's calls each bind the address for an hour; a batch lands one binding per run of calls
+    whose hours overlap, covering exactly the times the calls' bindings covered."""
+    from streams.detect.examples import assumed_role, cloudtrail
+    from streams.enrich.identity import ACTIVITY_TTL_MS, coalesce_activity
+
+    sso = assumed_role("AWSReservedSSO_PowerUserAccess_3f0a6c9d2e18b475", "alice@corp.example")
+    morning = [T0 + n * MIN for n in range(0, 100, 2)]  # 50 calls over 100 minutes
+    afternoon = [T0 + 5 * 60 * MIN + n * MIN for n in range(3)]  # after a gap of more than an hour
+    calls = [cloudtrail("ListBuckets", "s3.amazonaws.com", identity=sso, source_ip="10.20.1.57", at=0)
+             | {"time": at, "event_id": f"call-{at}"} for at in afternoon + morning]
+    each = [binding for call in calls for binding in bindings_of(call)]
+    lease = bindings_of(dhcp("10.20.1.57", "alice-laptop", T0))
+    merged = coalesce_activity(each + lease)
+    people = sorted((b.valid_from, b.valid_to, b.event_id) for b in merged if b.kind == "user")
+    assert people == [(morning[0], morning[-1] + ACTIVITY_TTL_MS, f"call-{morning[0]}"),
+                      (afternoon[0], afternoon[-1] + ACTIVITY_TTL_MS, f"call-{afternoon[0]}")]
+    assert [b for b in merged if b.kind == "device"] == lease
+    one_each, coalesced = BindingTable(), BindingTable()
+    one_each.add(each + lease)
+    coalesced.add(merged)
+    for at in range(T0 - MIN, afternoon[-1] + ACTIVITY_TTL_MS + 2 * MIN, 7 * MIN):
+        expected = one_each.resolve("10.20.1.57", at)
+        got = coalesced.resolve("10.20.1.57", at)
+        assert (expected and expected.identity) == (got and got.identity), at
+    detection, store, _sent = stage()
+    run(detection, calls)
+    assert len(store.bindings) == 2
+
+
 # --- the stage: alerts ---------------------------------------------------------------------------------
 
 def test_an_ip_only_shadow_ai_alert_names_the_person_with_the_bindings_evidence():
