@@ -11,6 +11,10 @@ from streams.demo import demo_policy_path, generate
 from streams.demo.samples import real_samples
 from streams.detect.alerts import MemoryLedger
 from streams.detect.anomaly import AnomalyStage
+from streams.detect.graph.alerts import path_finding
+from streams.detect.graph.extract import compact, extract_facts
+from streams.detect.graph.facts import AssetFact, EdgeFact
+from streams.detect.graph.watch import PathWatch
 from streams.detect.pipeline import Detectors
 from streams.enrich.policy import policy_source
 from streams.normalize import normalize_message
@@ -44,6 +48,15 @@ def land_demo(store: Store, extra: dict[str, list[bytes]] | None = None) -> dict
     ledger = MemoryLedger()
     alerts = detectors.alerts(findings, ledger, HOUR_MS).rows
     store.land_alerts(alerts)
+    # The asset graph's facts, and the alerts of the attack paths they open (as the detection stage raises them).
+    facts = compact(extract_facts(events).facts)
+    assets = [fact for fact in facts if isinstance(fact, AssetFact)]
+    edges = [fact for fact in facts if isinstance(fact, EdgeFact)]
+    store.land_graph_facts(assets, edges)
+    by_id = {event["event_id"]: event for event in events}
+    path_findings = [path_finding(new, by_id[new.event_id]) for new in PathWatch().new_paths(assets, edges)]
+    path_alerts = detectors.alerts(path_findings, ledger, HOUR_MS).rows
+    store.land_alerts(path_alerts)
     # Anomaly scores: the demo day's CloudTrail windows through the worker's stage and a promoted model.
     run = trained_on_history(7)
     moment = datetime(2026, 11, 20, tzinfo=UTC)
@@ -65,5 +78,5 @@ def land_demo(store: Store, extra: dict[str, list[bytes]] | None = None) -> dict
             anomalies.extend(closed.findings)
     anomaly_alerts = detectors.alerts(anomalies, ledger, HOUR_MS).rows
     store.land_alerts(anomaly_alerts)
-    return {"events": landed.inserted, "alerts": len(alerts),
-            "anomaly_alerts": len(anomaly_alerts)}
+    return {"events": landed.inserted, "alerts": len(alerts), "anomaly_alerts": len(anomaly_alerts),
+            "assets": len(assets), "path_alerts": len(path_alerts)}

@@ -1,5 +1,6 @@
 """The posture report (`aispm report`): one self-contained HTML page of AI usage, alerts, anomalies, the AI
-inventory and findings by framework, read from the store with the saved analyst queries."""
+inventory, the AI assets and attack paths of the asset graph and findings by framework, read from the store
+with the saved analyst queries."""
 
 from __future__ import annotations
 

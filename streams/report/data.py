@@ -85,6 +85,12 @@ class PostureData:
     """ai_inventory, unsanctioned first."""
     frameworks: list[dict] = field(default_factory=list)
     """alerts_by_framework: framework, id, alerts, findings, detections."""
+    assets: list[dict] = field(default_factory=list)
+    """The AI assets that existed at the window's end (``Asset.record``, the graph's inventory)."""
+    open_paths: list[dict] = field(default_factory=list)
+    """The attack paths open at the window's end (``Path.record``)."""
+    path_alerts: list[dict] = field(default_factory=list)
+    """attack_path_alerts: the paths that were open at some time in the window, as alerted."""
 
     @property
     def has_events(self) -> bool:
@@ -141,4 +147,17 @@ def collect(query: QueryFn, *, since: datetime | None = None, now: datetime | No
         anomalous=saved(query, "anomalous_windows", **window, limit=str(ANOMALOUS_WINDOWS)),
         inventory=saved(query, "ai_inventory", since=parameter_time(start)),
         frameworks=saved(query, "alerts_by_framework", since=parameter_time(start)),
+        path_alerts=saved(query, "attack_path_alerts", since=parameter_time(start)),
+        **_graph_at(query, end),
     )
+
+
+def _graph_at(query: QueryFn, at: datetime) -> dict[str, list[dict]]:
+    """The asset inventory and the open attack paths as of ``at``, as ``aispm inventory`` and ``aispm paths``
+    fold them from the graph's facts."""
+    from streams.detect.graph.inventory import inventory, load_graph
+    from streams.detect.graph.paths import find_paths
+
+    graph = load_graph(lambda name, parameters: query(load_saved_query(name).sql, parameters), at)
+    return {"assets": [asset.record() for asset in inventory(graph)],
+            "open_paths": [path.record() for path in find_paths(graph)]}

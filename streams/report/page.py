@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streams.report import charts
@@ -242,6 +242,40 @@ def inventory_section(data: PostureData) -> str:
                      "first seen", "last seen"], rows, limit=200, section="ai_inventory") + "</section>")
 
 
+def _at_ms(ms: int | None) -> datetime | str:
+    return "" if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def assets_section(data: PostureData) -> str:
+    """The AI assets the company runs itself (Bedrock, SageMaker, Vertex AI, Azure OpenAI), from the graph."""
+    rows = [[asset["kind"], asset["name"], asset["account"], asset["region"], asset["created_by"],
+             _at_ms(asset["created_at"]), _at_ms(asset["last_used"]), asset["flags"], asset["asset_id"]]
+            for asset in data.assets]
+    flagged = sum(1 for asset in data.assets if asset["flags"])
+    return ('<section id="assets"><h2>AI assets</h2>'
+            f'<p class="note">{len(rows):,} assets existed at the window\'s end, {flagged:,} with posture flags '
+            "(aispm inventory --at; the graph built from what the cloud audit logs said about them).</p>"
+            + table(["kind", "name", "account", "region", "created by", "created", "last used", "flags", "id"],
+                    rows, limit=200) + "</section>")
+
+
+def paths_section(data: PostureData) -> str:
+    """Attack paths: those open at the window's end, and every path alerted on in the window."""
+    open_rows = [[path["pattern"], " -> ".join(node["id"] for node in path["nodes"]), _at_ms(path["since"]),
+                  path["reason"]] for path in data.open_paths]
+    alerted = [[row["pattern"], row["severity"], row["count"], moment(row["first_seen"]), moment(row["last_seen"]),
+                row["path"], row["reason"]] for row in data.path_alerts]
+    return ('<section id="paths"><h2>Attack paths</h2>'
+            '<p class="note">Paths from an exposure to an AI asset (aispm paths): a public or foreign-writable '
+            "bucket feeding a model or agent, an agent acting through an admin role, a model invoked by an "
+            "identity the policy does not sanction, an internet-facing notebook with training rights.</p>"
+            f"<h3>Open at the window's end ({len(open_rows):,})</h3>"
+            + table(["pattern", "path", "since", "why"], open_rows)
+            + f"<h3>Alerted in the window ({len(alerted):,}; a path alerts once per time it opens)</h3>"
+            + table(["pattern", "severity", "times opened", "first seen", "last seen", "path", "why"], alerted,
+                    section="attack_path_alerts") + "</section>")
+
+
 def _entry_name(framework: str, entry: str) -> str:
     if framework.startswith("MITRE"):
         from streams.detect.alerts import technique_table
@@ -301,11 +335,12 @@ def render(data: PostureData) -> str:
     window = (f"{_when(data.start)} to {_when(data.end)}" if data.has_events
               else "no stored events" + (f" since {_when(data.since)}" if data.since else ""))
     sections = [summary_section(data), usage_section(data), principals_section(data), new_services_section(data),
-                alerts_section(data), anomaly_section(data), inventory_section(data), frameworks_section(data)]
+                alerts_section(data), anomaly_section(data), inventory_section(data), assets_section(data),
+                paths_section(data), frameworks_section(data)]
     nav = " ".join(f'<a href="#{anchor}">{esc(title)}</a>' for anchor, title in (
         ("summary", "Summary"), ("usage", "AI usage"), ("sanctioned", "Sanctioned"), ("principals", "Principals"),
         ("new-services", "New services"), ("alerts", "Alerts"), ("anomalies", "Anomalies"),
-        ("inventory", "Inventory"), ("frameworks", "Frameworks")))
+        ("inventory", "Inventory"), ("assets", "AI assets"), ("paths", "Attack paths"), ("frameworks", "Frameworks")))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f'<meta http-equiv="Content-Security-Policy" content="{esc(_CSP)}">'

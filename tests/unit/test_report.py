@@ -112,6 +112,30 @@ def test_top_principals_new_services_and_inventory(demo_store, report) -> None:
     assert f"{uses:,} uses of" in _section(page, "inventory")
 
 
+def test_the_asset_graph_sections_hold_the_stored_assets_and_every_alerted_path(demo_store, report) -> None:
+    from streams.detect.graph.paths import PATTERNS
+
+    store, _settings = demo_store
+    data, page, _path = report
+    assets = _section(page, "assets")
+    stored = _scalar(store, "SELECT uniqExact(asset_id) FROM ai_assets WHERE kind = 'sagemaker_notebook'")
+    assert stored > 0 and data.assets, "the demo builds AI assets"
+    notebooks = [a for a in data.assets if a["kind"] == "sagemaker_notebook"]
+    assert len(notebooks) <= stored and all(html.escape(a["asset_id"]) in assets for a in data.assets[:200])
+    assert any(a["flags"] for a in data.assets) and "invocation_logging_off" in assets
+    paths = _section(page, "paths")
+    alerted = {row["pattern"] for row in data.path_alerts}
+    # The demo has an incident per pattern that opens its path (and later closes it).
+    assert alerted == set(PATTERNS), alerted
+    stored_paths = _scalar(store, "SELECT count() FROM alerts_current WHERE JSONHas(context, 'path_id') "
+                           "AND last_seen >= {since:DateTime64(3)}", since=data.start.strftime("%Y-%m-%d %H:%M:%S"))
+    assert len(data.path_alerts) == stored_paths
+    for row in data.path_alerts:
+        assert html.escape(row["path"]) in paths
+    for path in data.open_paths:
+        assert html.escape(path["nodes"][0]["id"]) in paths
+
+
 def test_alerts_anomalies_and_frameworks(demo_store, report) -> None:
     store, _ = demo_store
     data, page, _path = report
