@@ -193,3 +193,36 @@ def test_a_path_alerted_before_a_crash_counts_once_when_the_replay_reads_its_fac
         restarted.commit(restarted.prepare_events([dict(event) for event in batch]))
     rows = [row for row in store.alert_rows.values() if row["detection"] == "unsanctioned_invocation"]
     assert [row["count"] for row in rows] == [1]
+
+
+def test_a_late_call_on_a_popular_model_folds_its_own_sightings_not_every_caller() -> None:
+    """A model 300 identities invoke: a call read after their later calls is judged on its own edge."""
+    model = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude"
+
+    def invokes(caller: int, at: int) -> EdgeFact:
+        return EdgeFact(f"arn:aws:iam::1:user/u{caller}", "iam_user", "invokes", model, "bedrock_foundation_model",
+                        "open", at, f"e{caller}-{at}", detail={"sanctioned": False, "action": "InvokeModel"})
+
+    watch = PathWatch()
+    watch.add([], [invokes(n, 10_000 + n) for n in range(300)] + [invokes(n, 9_000_000 + n) for n in range(300)])
+    found = watch.new_paths([], [invokes(301, 5_000)])
+    assert [new.path.pattern for new in found] == ["unsanctioned_invocation"]
+    assert watch.last_folded == (0, 0), watch.last_folded
+    # A caller already held, read late: its own sightings only, and no new alert (the same life, begun earlier).
+    assert watch.new_paths([], [invokes(7, 9_000)]) == [] and watch.last_folded == (0, 2)
+
+
+def test_a_batch_over_the_fold_budget_is_judged_at_its_own_moments(monkeypatch, caplog) -> None:
+    import logging
+
+    from streams.detect.graph import watch as watch_module
+
+    events = [dict(event) for event in EXAMPLES["exposed_notebook_role"][0].events]
+    facts = extract_facts(events).facts
+    assets = [f for f in facts if isinstance(f, AssetFact)]
+    edges = [f for f in facts if isinstance(f, EdgeFact)]
+    monkeypatch.setattr(watch_module, "FOLD_BUDGET", 1)
+    with caplog.at_level(logging.WARNING):
+        found = PathWatch().new_paths(assets, edges)
+    assert [new.path.pattern for new in found] == ["exposed_notebook_role"]
+    assert "over the budget" in caplog.text

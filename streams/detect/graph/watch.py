@@ -25,6 +25,7 @@ same paths, at the same moments, from the same events: the same alerts).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -34,6 +35,10 @@ from streams.detect.graph.paths import Path, find_paths
 __all__ = ["HOPS", "NewPath", "PathWatch"]
 
 HOPS = 3
+FOLD_BUDGET = 200_000
+"""Moments times facts one batch's check may fold (~0.7 s here at the budget; a batch naming one agent
+folds a few dozen)."""
+log = logging.getLogger(__name__)
 _RUNTIME = "invokes"
 
 
@@ -117,7 +122,7 @@ class PathWatch:
         if not fresh_assets and not fresh_edges:
             return []
         touched = {f.asset_id for f in fresh_assets} | {node for f in fresh_edges for node in (f.src, f.dst) if node}
-        old_assets, old_edges = self._around(touched, fresh_edges)
+        old_assets, old_edges = self._around(touched, fresh_edges, {f.asset_id for f in fresh_assets})
         self.last_folded = (len(old_assets), len(old_edges))
         every_assets, every_edges = old_assets + fresh_assets, old_edges + fresh_edges
         # The graph changes only when a fact happens. Before the batch's earliest fact the two views agree;
@@ -125,8 +130,16 @@ class PathWatch:
         # after later ones can complete a path whose last piece was already held).
         earliest = min(f.time for f in (*fresh_assets, *fresh_edges))
         held_times = {f.time for f in old_assets} | {f.time for f in old_edges}
-        moments = sorted({t for t in held_times if t >= earliest} | {f.time for f in fresh_assets}
-                         | {f.time for f in fresh_edges} | {max((t for t in held_times if t < earliest), default=earliest)})
+        fresh_times = {f.time for f in fresh_assets} | {f.time for f in fresh_edges}
+        before_earliest = max((t for t in held_times if t < earliest), default=earliest)
+        moments = sorted({t for t in held_times if t >= earliest} | fresh_times | {before_earliest})
+        if len(moments) * (len(every_assets) + len(every_edges)) > FOLD_BUDGET:
+            # Each moment folds the whole neighbourhood: a late change to an asset many facts hang on (a
+            # model deleted, read after its callers' later calls) would cost seconds per batch. Judged at
+            # the batch's own moments only, a life it moved may count again or a split go unseen.
+            log.warning("path watch: %d moments x %d facts over the budget; judging the batch's %d moments only",
+                        len(moments), len(every_assets) + len(every_edges), len(fresh_times))
+            moments = sorted(fresh_times | {before_earliest})
         # Paths by what their alert is about (``Path.alert_key``): of several at a moment, the first found.
         before: list[set[str]] = []
         after: list[dict[str, Path]] = []
@@ -166,8 +179,15 @@ class PathWatch:
             return begun
         return None
 
-    def _around(self, touched: set[str], batch_edges: list[EdgeFact]) -> tuple[list[AssetFact], list[EdgeFact]]:
-        """The held facts within ``HOPS`` edges of ``touched`` (through the held and the batch's edges)."""
+    def _around(self, touched: set[str], batch_edges: list[EdgeFact],
+                changed_assets: set[str]) -> tuple[list[AssetFact], list[EdgeFact]]:
+        """The held facts within ``HOPS`` edges of ``touched`` (through the held and the batch's edges).
+
+        A held runtime sighting (``invokes``) is a path of its own, which only its own new sightings or a
+        change to one of its ends' assets (``changed_assets``: a model deleted) can open or close: the
+        other callers of a model a batch's call names stay out (a model a thousand identities invoke
+        would otherwise be folded with all of them at every moment of the batch)."""
+        batch_ids = {fact.edge_id for fact in batch_edges}
         batch_by_node: dict[str, list[EdgeFact]] = {}
         for fact in batch_edges:
             batch_by_node.setdefault(fact.src, []).append(fact)
@@ -181,7 +201,8 @@ class PathWatch:
                     first = self._edges[edge_id][0]
                     ends.append((edge_id, first.kind, first.src, first.dst))
                 for edge_id, kind, src, dst in ends:
-                    if kind == _RUNTIME and node not in touched:
+                    if kind == _RUNTIME and (node not in touched or (
+                            edge_id not in batch_ids and src not in changed_assets and dst not in changed_assets)):
                         continue
                     edge_ids.add(edge_id)
                     other = dst if src == node else src
