@@ -78,29 +78,25 @@ def fact_key(fact: Fact) -> tuple:
 
 
 class _FactMaker:
-    """Builds an event's facts from what the event names: account, region, time, event id, actor."""
+    """Builds an event's facts from what the event names: its time, id and actor, and the account and region
+    (which the subclass reads, as its source names them)."""
 
     __slots__ = ()
-
-    @property
-    def account(self) -> str:
-        raise NotImplementedError
-
-    @property
-    def region(self) -> str:
-        raise NotImplementedError
+    event: dict
+    account: str
+    region: str
 
     @property
     def time(self) -> int:
-        raise NotImplementedError
+        return int(self.event["time"])
 
     @property
     def event_id(self) -> str:
-        raise NotImplementedError
+        return str(self.event["event_id"])
 
     @property
     def actor(self) -> str:
-        raise NotImplementedError
+        return self.event.get("actor", "")
 
     def asset(self, asset_id: str, kind: str, op: str, *, name: str = "", provider: str = "", region: str = "",
               flags_on: tuple[str, ...] = (), flags_off: tuple[str, ...] = (),
@@ -136,18 +132,6 @@ class Call(_FactMaker):
     def region(self) -> str:
         return self.event.get("cloud_region") or self.record.region
 
-    @property
-    def time(self) -> int:
-        return int(self.event["time"])
-
-    @property
-    def event_id(self) -> str:
-        return str(self.event["event_id"])
-
-    @property
-    def actor(self) -> str:
-        return self.event.get("actor", "")
-
     def param(self, *path: str) -> Any:
         return self.record.param(*path)
 
@@ -181,18 +165,6 @@ class AuditCall(_FactMaker):
     @property
     def region(self) -> str:
         return self.event.get("cloud_region", "")
-
-    @property
-    def time(self) -> int:
-        return int(self.event["time"])
-
-    @property
-    def event_id(self) -> str:
-        return str(self.event["event_id"])
-
-    @property
-    def actor(self) -> str:
-        return self.event.get("actor", "")
 
     @property
     def target(self) -> str:
