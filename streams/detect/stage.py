@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -66,20 +66,6 @@ def path_lives_key(alert_key: str) -> str:
     return _PATH_LIVES + alert_key
 
 
-class _PathLabels(Mapping):
-    """The detection state's path-life labels, by alert key (what ``PathWatch.new_paths`` reads)."""
-
-    def __init__(self, state: MutableMapping[str, dict]) -> None:
-        self._state = state
-
-    def __getitem__(self, alert_key: str) -> list:
-        return self._state[path_lives_key(alert_key)]["lives"]
-
-    def __iter__(self) -> Iterator[str]:
-        return (key.removeprefix(_PATH_LIVES) for key in self._state if key.startswith(_PATH_LIVES))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
 # Expired rule state is swept once event time has moved on this much.
 SWEEP_EVERY_MS = 60_000
 # ... and only when it expired this long before the newest event seen. Events arrive out of order (one
@@ -349,7 +335,8 @@ class DetectionStage:
             return [], {}
         by_id = {str(event.get("event_id", "")): event for event in events}
         findings, lives = [], {}
-        for new in self.paths.new_paths(assets, edges, _PathLabels(self.state)):
+        for new in self.paths.new_paths(assets, edges,
+                                        lambda key: (self.state.get(path_lives_key(key)) or {}).get("lives", ())):
             if new.event_id not in by_id:
                 continue
             findings.append(path_finding(new, by_id[new.event_id]))

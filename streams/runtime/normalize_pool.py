@@ -49,8 +49,8 @@ def prepare_process(policy_file: str | None, fingerprint_key: bytes, parent_pid:
 
 def _exit_when_orphaned(parent_pid: int) -> None:
     """Exit once the worker that started this process is gone. A SIGKILLed (or OOM-killed) worker never
-    shuts its pool down, and an idle pool process waits on its pipe for ever: each held ~150 MB after
-    make chaos until the machine was rebooted."""
+    shuts its pool down, and an idle pool process waits on its pipe for ever: a run of the chaos tests
+    left a dozen, ~150 MB each, until they were killed by hand."""
     while os.getppid() == parent_pid:
         time.sleep(_ORPHAN_CHECK_S)
     os._exit(0)

@@ -26,7 +26,7 @@ same paths, at the same moments, from the same events: the same alerts).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from streams.detect.graph.facts import AssetFact, EdgeFact, graph_at
@@ -109,11 +109,11 @@ class PathWatch:
             self._edges[edge_id] = _squeeze({_edge_key(f): f for f in facts}.values())
 
     def new_paths(self, assets: list[AssetFact], edges: list[EdgeFact],
-                  labels: Mapping[str, Iterable[tuple[int, str]]] | None = None) -> list[NewPath]:
+                  labels: Callable[[str], Iterable[tuple[int, str]]] | None = None) -> list[NewPath]:
         """The paths the batch's facts complete: each life of a path (from a moment it exists until it
         no longer does) that the held facts alone did not have, once, at the moment it begins.
 
-        ``labels``: per alert key, the (moment, event id) of each life already alerted on (kept by the
+        ``labels``: of an alert key, the (moment, event id) of each life already alerted on (kept by the
         caller before it records the alerts). A life found again after a crash keeps its label, and of a
         held life the batch splits, the part holding its label is the held one."""
         fresh_assets = [f for f in assets if f.op != "use"
@@ -153,7 +153,7 @@ class PathWatch:
         every_facts = [*every_assets, *every_edges]
         found = []
         for key in {key for paths in after for key in paths}:
-            recorded = sorted((int(t), str(e)) for t, e in (labels or {}).get(key, ()))
+            recorded = sorted((int(t), str(e)) for t, e in labels(key)) if labels is not None else []
             present = [key in paths for paths in after]
             for first, last in _new_lives(present, [key in keys for keys in before], moments, recorded):
                 path, at = after[first][key], moments[first]
@@ -170,14 +170,15 @@ class PathWatch:
         """A recorded life that began before ``at`` and that no known life holds any more: the path did not
         exist from then until ``at``. That life's facts did not land (a crash after its alert was recorded,
         before its facts were): the life found at ``at`` is that one, to be extended back once they come."""
-        for begun in reversed([label for label in recorded if label[0] < at]):
-            moments = sorted({f.time for f in (*assets, *edges) if begun[0] <= f.time < at} | {begun[0]})
-            if any(path.alert_key in {p.alert_key for p in find_paths(graph_at(assets, edges, moment),
-                                                                      patterns=[path.pattern])}
-                   for moment in moments):
-                return None
-            return begun
-        return None
+        earlier = [label for label in recorded if label[0] < at]
+        if not earlier:
+            return None
+        begun = earlier[-1]
+        moments = sorted({f.time for f in (*assets, *edges) if begun[0] <= f.time < at} | {begun[0]})
+        held = any(path.alert_key in {p.alert_key for p in find_paths(graph_at(assets, edges, moment),
+                                                                       patterns=[path.pattern])}
+                   for moment in moments)
+        return None if held else begun
 
     def _around(self, touched: set[str], batch_edges: list[EdgeFact],
                 changed_assets: set[str]) -> tuple[list[AssetFact], list[EdgeFact]]:
