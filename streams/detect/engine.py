@@ -72,8 +72,19 @@ class RuleEngine:
 
     def candidates(self) -> pl.Expr:
         """Which rows of an events frame some rule can match (the others need no decoding at all): its
-        family and service, and what the rule ``requires``, as one expression over the frame."""
-        return pl.any_horizontal(pl.lit(False), *(_reads(rule) for rule in self.rules))
+        family and service, and what the rule ``requires``, as one expression over the frame.
+
+        Rules that read the same families with the same requirements share one condition, their service
+        globs one regular expression: 35 CloudTrail rules cost one pass over the service column, not 35
+        (16 ms for a batch of 5,000 events before, as much as a third of the stage's own Python)."""
+        services: dict[tuple[tuple[str, ...], tuple[str, ...]], set[str] | None] = {}
+        for rule in self.rules:
+            reads = (tuple(sorted(rule.meta.families)), tuple(rule.meta.requires))
+            globs = services.setdefault(reads, set())
+            if globs is not None:
+                services[reads] = globs | set(rule.meta.services) if rule.meta.services else None
+        return pl.any_horizontal(pl.lit(False), *(_reads(families, requires, globs)
+                                                   for (families, requires), globs in services.items()))
 
     def run(self, event: dict, ctx: RuleContext | State) -> Evaluation:
         """Findings of every rule that fires on ``event``, and errors of rules that raised."""
@@ -105,11 +116,13 @@ _REQUIREMENTS = {
 }
 
 
-def _reads(rule: Rule) -> pl.Expr:
-    condition = pl.col("source_family").is_in(list(rule.meta.families))
-    if rule.meta.services:
-        condition &= pl.col("service").str.contains("|".join(_glob_regex(glob) for glob in rule.meta.services))
-    for requirement in rule.meta.requires:
+def _reads(families: Iterable[str], requires: Iterable[str], services: set[str] | None) -> pl.Expr:
+    """Rows of ``families`` whose service one of the globs matches (any service: None) and that meet
+    every requirement."""
+    condition = pl.col("source_family").is_in(list(families))
+    if services is not None:
+        condition &= pl.col("service").str.contains("|".join(_glob_regex(glob) for glob in sorted(services)))
+    for requirement in requires:
         condition &= _REQUIREMENTS[requirement]
     return condition
 

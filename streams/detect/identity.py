@@ -30,6 +30,7 @@ from streams.enrich.identity import (
     Binding,
     BindingTable,
     Resolution,
+    activity_bindings,
     bindings_of,
     coalesce_activity,
     is_ip,
@@ -107,10 +108,12 @@ class IdentityStage:
         self.table.add(self.store.ip_bindings(since_ms=since if now_ms is not None else 0))
         log.info("identity bindings loaded: %d", len(self.table))
 
-    def learn(self, events: list[dict]) -> list[Binding]:
-        """Bindings of ``events`` that change the table, applied to it in memory (persisted at commit)."""
+    def learn(self, events: list[dict], frame: pl.DataFrame | None = None) -> list[Binding]:
+        """Bindings of ``events`` and of ``frame``'s ``activity_rows`` (learned over columns; ``events``
+        then holds none of those) that change the table, applied to it in memory (persisted at commit)."""
         found = [binding for event in events for binding in bindings_of(event)]
-        return self.table.add(coalesce_activity(found))
+        columnar = activity_bindings(frame) if frame is not None else []
+        return self.table.add(coalesce_activity(found) + columnar)
 
     def resolver(self) -> Callable[[str, int], Resolution | None]:
         return self.table.resolve

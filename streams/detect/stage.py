@@ -45,7 +45,7 @@ from streams.detect.pipeline import Detectors
 from streams.detect.remediation import remediation_message
 from streams.detect.siem import AlertFormat, HecOptions, render_alert
 from streams.detect.writeback import WriteBack
-from streams.enrich.identity import Binding
+from streams.enrich.identity import Binding, activity_rows
 from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
 
 if TYPE_CHECKING:
@@ -235,19 +235,23 @@ class DetectionStage:
             seen += frame.height
             events = events + self._readable(frame)
             if self.identity is not None:
-                binders = from_json + binding_rows(frame)
+                # Hours of activity are learned over the frame's columns; only the other binders become dicts.
+                binders = from_json + binding_rows(frame.filter(~activity_rows()))
         return self.prepare_events(events, messages=messages, bad_messages=bad_messages, seen=seen,
-                                   windowed=frame, binders=binders)
+                                   windowed=frame, binders=binders, binder_frame=frame)
 
     def prepare_events(self, events: list[dict], *, messages: int = 0, bad_messages: int = 0,
                        seen: int | None = None, windowed: pl.DataFrame | None = None,
-                       binders: list[dict] | None = None) -> PreparedDetection:
+                       binders: list[dict] | None = None,
+                       binder_frame: pl.DataFrame | None = None) -> PreparedDetection:
         """Normalized (and enriched) events -> findings grouped into alerts, the state changes collected.
         ``seen``: how many events the batch held, when only some were worth passing on; ``binders``: the
-        batch's events that may bind an address (default: ``events``)."""
+        batch's events that may bind an address (default: ``events``), and ``binder_frame`` the frame whose
+        ``activity_rows`` they leave out."""
         self.clock.observe(events)
         # Bindings first, so an address bound in this batch resolves for the rules of the same batch.
-        bindings = self.identity.learn(events if binders is None else binders) if self.identity is not None else []
+        bindings = (self.identity.learn(events if binders is None else binders, binder_frame)
+                    if self.identity is not None else [])
         view = WriteBack(self.state)
         result = self.detectors.detect(events, view,
                                        self.identity.resolver() if self.identity is not None else None)

@@ -396,6 +396,54 @@ BINDING_FORMATS = frozenset(_LEARNERS)
 """Source formats whose events may bind an address."""
 
 
+_CALLER_FORMATS = ("azure_activity", "azure_entra", "gcp_audit", "k8s_audit")
+
+
+def activity_rows() -> pl.Expr:
+    """The rows of an events frame whose binding is an hour of activity read from columns alone: the
+    callers of Kubernetes, GCP and Azure, and CloudTrail's human sessions but for console sign-ins.
+    ``activity_bindings`` learns them without making a dict or a ``Binding`` per event."""
+    actor, kind = pl.col("actor"), pl.col("actor_type")
+    # An AssumedRole binds when its role (what precedes the session name) is an Identity Center one.
+    human = (kind.is_in(sorted(_HUMAN_CLOUDTRAIL_TYPES - {"AssumedRole"}))
+             | ((kind == "AssumedRole") & actor.str.contains(r"(?s)/AWSReservedSSO_.*/")))
+    cloudtrail = (pl.col("source_format") == "cloudtrail") & (pl.col("action") != "ConsoleLogin") & human
+    return ((pl.col("src_ip") != "") & (actor != "") & (pl.col("outcome") != "failure")
+            & (pl.col("source_format").is_in(_CALLER_FORMATS) | cloudtrail))
+
+
+def activity_bindings(frame: pl.DataFrame) -> list[Binding]:
+    """The bindings of ``frame``'s ``activity_rows``, already coalesced: what ``coalesce_activity`` makes
+    of their ``bindings_of``, computed over columns (a busy person's hundred calls from one address are
+    one run: sorted by time, a new run begins where a call comes more than ``ACTIVITY_TTL_MS`` after the
+    one before it)."""
+    rows = frame.filter(activity_rows())
+    if rows.height == 0:
+        return []
+    addresses = rows["src_ip"].unique().to_list()
+    bindable = [address for address in addresses if is_ip(address)]
+    if len(bindable) < len(addresses):
+        rows = rows.filter(pl.col("src_ip").is_in(bindable))
+    actor = pl.col("actor")
+    # An IAM Identity Center role's session name is the person; any other actor is itself.
+    identity = pl.when(pl.col("actor_type") == "AssumedRole").then(
+        actor.str.split("/").list.last()).otherwise(actor)
+    source = pl.when(pl.col("source_format") == "cloudtrail").then(pl.lit("cloudtrail")).otherwise(
+        pl.col("source_format").cast(pl.String))
+    key = ["src_ip", "identity", "source"]
+    runs = (rows.select(pl.col("src_ip"), identity.alias("identity"), source.alias("source"),
+                        pl.col("time").dt.epoch("ms").alias("at"), pl.col("event_id"))
+            .sort([*key, "at", "event_id"])
+            .with_columns(((pl.col("at") - pl.col("at").shift(1).over(key)) > ACTIVITY_TTL_MS)
+                          .fill_null(True).cum_sum().over(key).alias("run"))
+            .group_by([*key, "run"], maintain_order=True)
+            .agg(pl.col("at").first().alias("first"), pl.col("at").last().alias("last"),
+                 pl.col("event_id").first()))
+    return [Binding(ip=ip, valid_from=first, valid_to=last + ACTIVITY_TTL_MS, identity=who, kind="user",
+                    source=source, confidence=SOURCES[source][1], event_id=event_id, seen_at=last)
+            for ip, who, source, _, first, last, event_id in runs.iter_rows()]
+
+
 def may_bind() -> pl.Expr:
     """The rows of an events frame that may bind an address: what ``bindings_of`` reads, said over columns
     so a batch's CloudTrail rows of services and machine roles (nearly all of them) never become dicts."""

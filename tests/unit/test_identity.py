@@ -289,3 +289,48 @@ def test_the_rows_a_batch_reads_for_bindings_hold_every_binding_of_the_demo_and_
     binding_cloudtrail = sum(event["event_id"] in binding for event in cloudtrail)
     read_cloudtrail = sum(row["source_family"] == "cloudtrail" for row in read)
     assert binding_cloudtrail <= read_cloudtrail <= binding_cloudtrail * 1.02 < len(cloudtrail)
+
+
+def test_hours_of_activity_learned_over_columns_are_the_bindings_the_events_give_one_by_one():
+    import random
+
+    from streams.demo import generate
+    from streams.detect.identity import binding_rows
+    from streams.enrich.identity import ACTIVITY_TTL_MS, activity_bindings, activity_rows, coalesce_activity
+    from streams.normalize.batch import check_events
+
+    events = [event for family, values in generate(seed=5, scale=1).items()
+              for value in values for event in normalize_message(family, value).events]
+    humans = [event for event in events if event["source_format"] == "cloudtrail"
+              and event["actor_type"] == "IAMUser" and event["src_ip"]][:3]
+    assert humans, "the demo has IAM users calling from addresses"
+    edges = []
+    for number, (actor, actor_type, ip, outcome, action, gap) in enumerate([
+        ("arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin_0a/carol", "AssumedRole", "10.9.0.1", "success", "x", 0),
+        ("arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin_0a", "AssumedRole", "10.9.0.2", "success", "x", 0),
+        ("arn:aws:sts::1:assumed-role/ci-deploy/i-0abc", "AssumedRole", "10.9.0.3", "success", "x", 0),
+        ("dave", "IAMUser", "bedrock.amazonaws.com", "success", "x", 0),
+        ("dave", "IAMUser", "10.9.0.4", "failure", "x", 0),
+        ("dave", "IAMUser", "10.9.0.5", "success", "ConsoleLogin", 0),
+        ("erin", "IAMUser", "10.9.0.6", "success", "x", ACTIVITY_TTL_MS),  # exactly an hour on: one run
+        ("erin", "IAMUser", "10.9.0.6", "success", "x", 2 * ACTIVITY_TTL_MS + 1),  # a millisecond more: a new run
+        ("erin", "IAMUser", "10.9.0.6", "success", "x", 0),  # the same moment, another event: the same run
+    ]):
+        base = humans[number % len(humans)]
+        edges.append({**base, "event_id": f"edge-{number:02}", "actor": actor, "actor_type": actor_type,
+                      "src_ip": ip, "outcome": outcome, "action": action, "time": T0 + gap})
+    mixed = events + edges
+    random.Random(3).shuffle(mixed)
+    frame = check_events(mixed).frame
+
+    one_by_one = coalesce_activity([binding for event in mixed for binding in bindings_of(event)])
+    rest = binding_rows(frame.filter(~activity_rows()))
+    over_columns = coalesce_activity([b for row in rest for b in bindings_of(row)]) + activity_bindings(frame)
+    assert sorted(over_columns, key=repr) == sorted(one_by_one, key=repr)
+    assert len(over_columns) == len(set(over_columns))
+    assert sum(binding.source == "cloudtrail" for binding in over_columns) >= 3
+    assert {b.identity for b in over_columns if b.ip == "10.9.0.1"} == {"carol"}
+    assert not [b for b in over_columns if b.ip in ("10.9.0.2", "10.9.0.3", "10.9.0.4")]
+    assert len([b for b in over_columns if b.ip == "10.9.0.6"]) == 2
+    # What the stage reads as dicts for identity: no row of an hour of activity.
+    assert not {row["event_id"] for row in rest} & set(frame.filter(activity_rows())["event_id"])
