@@ -15,6 +15,7 @@ never read as another option by the CLI.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -87,7 +88,9 @@ class ActionTemplate(BaseModel):
                           parameters={}, risk=self.risk, reversible=self.reversible)
         return self
 
-    def required(self) -> tuple[str, ...]:
+    @functools.cached_property
+    def _required(self) -> tuple[str, ...]:
+        # Worked out once per template: every finding of the rule fills it (``fill``).
         names: list[str] = []
         for token in self.cli:
             if isinstance(token, Param):
@@ -96,6 +99,10 @@ class ActionTemplate(BaseModel):
                 names.extend(sorted(token.names()))
         names.extend(self.parameters)
         return tuple(dict.fromkeys(names))
+
+    def required(self) -> tuple[str, ...]:
+        """The values the action cannot do without: its command's parameters, then ``parameters``."""
+        return self._required
 
     def fill(self, values: Mapping[str, str]) -> RemediationAction | None:
         """The action for ``values`` (see :func:`parameters_of`); None when one it needs is missing."""

@@ -353,9 +353,10 @@ class Store:
         version = time.time_ns()
         keys = list(changes)
         values = ["" if value is None else orjson.dumps(value).decode() for value in changes.values()]
+        frame = pl.DataFrame({"key": keys, "value": values, "version": [version] * len(keys)},
+                             schema={"key": pl.String, "value": pl.String, "version": pl.UInt64})
         with self._lock:
-            self.client.insert("detection_state", [keys, values, [version] * len(keys)],
-                               column_names=["key", "value", "version"], column_oriented=True)
+            self.client.insert_arrow("detection_state", frame.to_arrow())
 
     # -- identity bindings (streams/enrich/identity.py) ---------------------------------------------
     def land_ip_bindings(self, bindings: list[Binding]) -> None:
@@ -412,13 +413,13 @@ class Store:
     def land_graph_facts(self, assets: list[AssetFact], edges: list[EdgeFact]) -> None:
         """The AI asset graph's facts (``ai_assets``, ``ai_edges``); rows keyed by fact and event replace
         their own copies, so a redelivered batch lands nothing new."""
-        from streams.detect.graph.rows import ASSET_COLUMNS, EDGE_COLUMNS, asset_row, edge_row
+        from streams.detect.graph.rows import asset_frame, edge_frame
 
         with self._lock:
             if assets:
-                self.client.insert("ai_assets", [asset_row(fact) for fact in assets], column_names=list(ASSET_COLUMNS))
+                self.client.insert_arrow("ai_assets", asset_frame(assets).to_arrow())
             if edges:
-                self.client.insert("ai_edges", [edge_row(fact) for fact in edges], column_names=list(EDGE_COLUMNS))
+                self.client.insert_arrow("ai_edges", edge_frame(edges).to_arrow())
 
     def load_graph_facts(self) -> tuple[list[AssetFact], list[EdgeFact]]:
         """Every landed fact the path watch folds (``streams.detect.graph.watch``): the saved queries' rows as of the
