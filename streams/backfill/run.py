@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -109,6 +110,7 @@ def run_backfill(settings: Any, store: Any, family: str, paths: list[Path], *, s
             landing.add(*_done(ahead.popleft()))
         landing.flush()
     finally:
+        landing.close()
         pool.close()
     report.seconds = time.monotonic() - started
     if on_progress:
@@ -176,6 +178,10 @@ class _Landing:
         self.dead_letters: list[dict] = []
         self.finished: list[LogFile] = []
         self.events = 0
+        self._inserter = ThreadPoolExecutor(1, thread_name_prefix="backfill-insert")
+
+    def close(self) -> None:
+        self._inserter.shutdown(wait=True)
 
     def files_per_landing(self) -> int:
         """Files that make one landing, by the events per file landed so far (2 before the first)."""
@@ -208,12 +214,18 @@ class _Landing:
                 report.outside_time_range += frame.height - kept.height
                 frame = kept
             new = store.new_events(frame)
-            store.insert_events(new)
+            # The insert (chDB's threads, the GIL let go) runs while the detections read the events in
+            # Python: on two cores the two overlap (a landing took 1.6 s, the insert a third of it). The
+            # detections' commit still follows the insert, as when the two ran one after the other.
+            inserting = self._inserter.submit(store.insert_events, new)
+            try:
+                prepared = self.stage.prepare_decoded(new.frame, [], messages=0) if new.frame.height else None
+            finally:
+                inserting.result()
             report.events_landed += new.frame.height
             report.duplicates += new.duplicates
             landed_by_file = dict(new.frame.group_by("kafka_topic").len().iter_rows())
-            if new.frame.height:
-                prepared = self.stage.prepare_decoded(new.frame, [], messages=0)
+            if prepared is not None:
                 self.stage.commit(prepared)
                 report.findings += prepared.findings
                 report.alerts += len(prepared.plan.latest)
