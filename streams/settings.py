@@ -187,8 +187,11 @@ class ClickHouseSettings(BaseModel):
 
 class IngestSettings(BaseModel):
     batch_size: int = Field(5000, ge=1, le=200_000, description="Most messages landed in one batch.")
+    # A full batch never waits (under load batches fill by count first), so these windows cost only a
+    # lightly loaded worker's latency: 0.5 s here and in the detection agent made a paced run's p99
+    # produce-to-alert 2.3 s; 0.25 and 0.2 make it 1.6 s at the same throughput (make bench).
     flush_interval_s: float = Field(
-        0.5, gt=0, le=60, description="Longest a partial batch waits before it is landed."
+        0.25, gt=0, le=60, description="Longest a partial batch waits before it is landed."
     )
     max_record_bytes: int = Field(
         1 << 20, ge=1024, le=64 << 20, description="Larger messages become dead letters ('oversized')."
@@ -282,7 +285,7 @@ class DetectionSettings(BaseModel):
         20, ge=1, le=1000, description="Events-topic messages the detection agent takes at a time."
     )
     batch_interval_s: float = Field(
-        0.5, gt=0, le=60, description="Longest the detection agent waits to fill a batch."
+        0.2, gt=0, le=60, description="Longest the detection agent waits to fill a batch (see flush_interval_s)."
     )
     sigma_rules: list[Path] = Field(
         default_factory=list,
