@@ -31,6 +31,9 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
+_STREAM_BUFFER_BATCHES = 4
+"""Detection batches of events-topic messages Faust buffers ahead of the agent."""
+
 
 class _NoStore:
     """The store of a worker that has none (``AISPM_ROLE=ingest``): its endpoint serves counters only."""
@@ -237,6 +240,10 @@ def create_app(settings: Settings, *, bootstrap: str, store: Store | None) -> fa
         broker_session_timeout=settings.kafka.session_timeout_ms / 1000,
         broker_heartbeat_interval=max(1.0, settings.kafka.session_timeout_ms / 3000),
         producer_linger_ms=5,
+        # Faust holds up to this many fetched events-topic messages for the detection agent (its default,
+        # 4,096, is up to ~1.4 GB of Arrow batches while detection lags behind ingest): a few batches'
+        # worth keep the agent busy; the rest wait in Kafka.
+        stream_buffer_maxsize=_STREAM_BUFFER_BATCHES * settings.detection.batch_messages,
         datadir=str(settings.data_dir.resolve() / "faust"),
     )
     app.transport = Transport(app.conf.broker_consumer, app)  # fetches that wait 100 ms, not 1,500
