@@ -230,15 +230,19 @@ class DetectionStage:
         A landed frame alone (a backfill's) is ``prepare_decoded(frame, [], messages=0)``."""
         seen = len(events)
         from_json = list(events)
-        binders = None
+        binders = binder_frame = None
         if frame is not None:
             seen += frame.height
             events = events + self._readable(frame)
-            if self.identity is not None:
+            if self.identity is not None and not from_json:
                 # Hours of activity are learned over the frame's columns; only the other binders become dicts.
-                binders = from_json + binding_rows(frame.filter(~activity_rows()))
+                binders, binder_frame = binding_rows(frame.filter(~activity_rows())), frame
+            elif self.identity is not None:
+                # Events that came as JSON too: all as dicts, so that one person's calls on both sides
+                # coalesce into one binding as they did when they all came one way.
+                binders = from_json + binding_rows(frame)
         return self.prepare_events(events, messages=messages, bad_messages=bad_messages, seen=seen,
-                                   windowed=frame, binders=binders, binder_frame=frame)
+                                   windowed=frame, binders=binders, binder_frame=binder_frame)
 
     def prepare_events(self, events: list[dict], *, messages: int = 0, bad_messages: int = 0,
                        seen: int | None = None, windowed: pl.DataFrame | None = None,

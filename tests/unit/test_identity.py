@@ -334,3 +334,20 @@ def test_hours_of_activity_learned_over_columns_are_the_bindings_the_events_give
     assert len([b for b in over_columns if b.ip == "10.9.0.6"]) == 2
     # What the stage reads as dicts for identity: no row of an hour of activity.
     assert not {row["event_id"] for row in rest} & set(frame.filter(activity_rows())["event_id"])
+
+
+def test_a_batch_of_frames_and_json_events_learns_the_bindings_of_the_same_events_as_json():
+    from streams.demo import generate
+    from streams.normalize.batch import check_events
+
+    events = [event for family, values in generate(seed=5, scale=1).items()
+              for value in values for event in normalize_message(family, value).events]
+    events.sort(key=lambda event: event["time"])
+    events = events[:3000]
+    as_json, _, _ = stage()
+    expected = as_json.prepare_events(events).bindings
+    for split in (0, 1, len(events) // 2):  # none, one, half of them as JSON beside the frame
+        mixed, _, _ = stage()
+        learned = mixed.prepare_decoded(check_events(events[split:]).frame, events[:split], messages=1).bindings
+        assert sorted(learned, key=repr) == sorted(expected, key=repr), split
+    assert any(binding.source == "cloudtrail" for binding in expected)
