@@ -428,10 +428,9 @@ def activity_bindings(frame: pl.DataFrame) -> list[Binding]:
     # An IAM Identity Center role's session name is the person; any other actor is itself.
     identity = pl.when(pl.col("actor_type") == "AssumedRole").then(
         actor.str.split("/").list.last()).otherwise(actor)
-    source = pl.when(pl.col("source_format") == "cloudtrail").then(pl.lit("cloudtrail")).otherwise(
-        pl.col("source_format").cast(pl.String))
+    # Each of these formats' learner names its source after the format (``_LEARNERS``).
     key = ["src_ip", "identity", "source"]
-    runs = (rows.select(pl.col("src_ip"), identity.alias("identity"), source.alias("source"),
+    runs = (rows.select(pl.col("src_ip"), identity.alias("identity"), pl.col("source_format").alias("source"),
                         pl.col("time").dt.epoch("ms").alias("at"), pl.col("event_id"))
             .sort([*key, "at", "event_id"])
             .with_columns(((pl.col("at") - pl.col("at").shift(1).over(key)) > ACTIVITY_TTL_MS)

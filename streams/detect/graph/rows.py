@@ -29,25 +29,20 @@ def _json(value: dict[str, Any]) -> str:
 
 def asset_frame(facts: Sequence[AssetFact]) -> pl.DataFrame:
     """Asset facts as ``ai_assets`` rows, one column at a time (inserted as Arrow: no per-row encoding)."""
-    columns: dict[str, list[Any]] = {name: [] for name in ASSET_SCHEMA}
-    for fact in facts:
-        for name in ("asset_id", "kind", "op", "time", "event_id", "name", "provider", "account", "region", "actor"):
-            columns[name].append(getattr(fact, name))
-        columns["flags_on"].append(list(fact.flags_on))
-        columns["flags_off"].append(list(fact.flags_off))
-        columns["attributes"].append(_json(fact.attributes))
-    return pl.DataFrame(columns, schema=ASSET_SCHEMA).with_columns(pl.col("time").cast(_TIME))
+    return _facts_frame(facts, ASSET_SCHEMA, "attributes")
 
 
 def edge_frame(facts: Sequence[EdgeFact]) -> pl.DataFrame:
     """Edge facts as ``ai_edges`` rows (see ``asset_frame``)."""
-    columns: dict[str, list[Any]] = {name: [] for name in EDGE_SCHEMA}
-    for fact in facts:
-        for name in ("edge_id", "src", "src_kind", "kind", "dst", "dst_kind", "op", "time", "event_id", "account",
-                     "slot"):
-            columns[name].append(getattr(fact, name))
-        columns["detail"].append(_json(fact.detail))
-    return pl.DataFrame(columns, schema=EDGE_SCHEMA).with_columns(pl.col("time").cast(_TIME))
+    return _facts_frame(facts, EDGE_SCHEMA, "detail")
+
+
+def _facts_frame(facts: Sequence[AssetFact] | Sequence[EdgeFact], schema: dict[str, pl.DataType],
+                 json_column: str) -> pl.DataFrame:
+    # Each column is the fact's field of that name; the one dict field is stored as its JSON text.
+    columns = {name: [getattr(fact, name) for fact in facts] for name in schema}
+    columns[json_column] = [_json(value) for value in columns[json_column]]
+    return pl.DataFrame(columns, schema=schema).with_columns(pl.col("time").cast(_TIME))
 
 
 def _loads(text: str) -> dict[str, Any]:
