@@ -11,8 +11,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from schemas.event import EVENT_FIELDS, validate_event, with_defaults
+from streams.normalize.batch import EVENTS
 from streams.runtime.queries import saved_query, saved_query_names
-from streams.runtime.store import Store, StoreError
+from streams.runtime.store import NewEvents, Store, StoreError, event_key
 from tests.conftest import fresh_database_settings, saved_query_parameters
 
 
@@ -49,6 +50,26 @@ def test_migrations_are_idempotent_and_recorded(store: Store) -> None:
     assert {"events", "dead_letters", "schema_migrations", "schema_state"} <= names
     assert "TTL" in store.client.query("SELECT create_table_query FROM system.tables WHERE name = 'events' "
                                        "AND database = currentDatabase()").result_rows[0][0]
+
+
+@pytest.mark.parametrize("table", ["events", "dead_letters"])
+def test_tables_that_hold_raw_records_merge_column_by_column(store: Store, table: str) -> None:
+    # A row-wise merge holds a block of whole rows (raw records among them) per part merged.
+    settings = store.client.query("SELECT engine_full FROM system.tables WHERE name = {t:String} AND "
+                                  "database = currentDatabase()", parameters={"t": table}).result_rows[0][0]
+    assert "vertical_merge_algorithm_min_rows_to_activate = 1" in settings
+    assert "vertical_merge_algorithm_min_columns_to_activate = 1" in settings
+
+
+def test_a_column_by_column_merge_still_keeps_one_row_per_event(store: Store) -> None:
+    # Two writers racing the same event into two parts: the merge folds them into one whole row.
+    frame = EVENTS.frame([with_defaults(event("vertical-merge", raw='{"n": 1}', actor="vm"))])
+    for _ in range(2):  # as each writer would, both having found the id not stored yet
+        store.insert_events(NewEvents(frame, [event_key("vertical-merge")], 0))
+    assert count(store, "events", "event_id = 'vertical-merge'") == 2
+    store.client.command("OPTIMIZE TABLE events FINAL")
+    rows = store.client.query("SELECT actor, raw, status_code FROM events WHERE event_id = 'vertical-merge'").result_rows
+    assert rows == [("vm", '{"n": 1}', 200)]
 
 
 def test_an_edited_applied_migration_is_refused(chdb_data_dir) -> None:
