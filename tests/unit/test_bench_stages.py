@@ -20,6 +20,10 @@ def test_stage_costs_cover_every_stage_of_the_worker_path(tmp_path: Path):
     # The worker scores windows with a promoted model, as a deployment does.
     assert result["anomaly_windows_scored"] == result["anomaly_windows_closed"] > 0
     assert abs(costs["total"] - sum(costs[stage] for stage in stages)) < 0.05
+    # Apart, the part of each stage's CPU spent in the measuring thread: never more than the stage's own.
+    here = result["this_thread_cpu_us_per_event"]
+    assert set(here) == {*stages[:-1], "total"}
+    assert all(0 <= here[stage] <= costs[stage] + 0.5 for stage in stages[:-1])
 
 
 def test_the_backfill_figure_comes_from_a_real_backfill_of_s3_layout_files(tmp_path: Path):
