@@ -124,9 +124,9 @@ def stage_costs(events: dict[str, list[bytes]], data_dir: Path, *, batch_size: i
                 for family, values in events.items() for offset, value in enumerate(values)]
     # The stages run one after another in this thread, so the process's CPU while one runs is what it costs
     # the machine: chDB runs a query (the dedup lookup, every insert of the detection stage) on its own
-    # threads, and polars builds frames on its pool. Charged by this thread's CPU alone, that work used to
-    # appear apart as "store_background" (~20 µs/event), read as merging; what the process spends outside
-    # every stage (merges that run between them) is ``store_background`` now.
+    # threads, and polars builds frames on its pool: by this thread's CPU alone a stage would look ~20
+    # µs/event cheaper than it is. What the process spends outside every stage (merges that run between
+    # them) is ``store_background``.
 
     def clock() -> tuple[float, float]:
         return time.process_time(), time.thread_time()
