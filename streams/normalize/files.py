@@ -9,6 +9,8 @@ from pathlib import Path
 
 import orjson
 
+from streams.normalize.base import KeyPath, may_repeat_keys, repeated_keys, rewritten
+
 __all__ = ["open_bytes", "split_records"]
 
 
@@ -59,7 +61,10 @@ def split_records(data: bytes) -> Iterator[bytes]:
     A whole-file JSON document is split into its records (``{"Records": [...]}`` and arrays); an
     EventBridge envelope or any other object stays one message. Anything else is read as lines (JSON
     lines or text logs); a malformed line is still sent, so it lands as a dead letter, not nowhere,
-    and so is a record nested deeper than orjson writes.
+    and so is a record nested deeper than orjson writes. A record that repeats a key is sent as it was
+    written, and a document that repeats one outside its records whole, so both become the stream's
+    ``duplicate_key`` dead letters: orjson's rewrite would keep one of the values, and JSON readers
+    disagree on which one counts.
     """
     stripped = data.strip()
     if not stripped:
@@ -70,10 +75,10 @@ def split_records(data: bytes) -> Iterator[bytes]:
         except orjson.JSONDecodeError:
             document = None
         if isinstance(document, dict) and isinstance(document.get("Records"), list):
-            yield from map(_record_json, document["Records"])
+            yield from _split(stripped, document, document["Records"], ("Records",))
             return
         if isinstance(document, list):
-            yield from map(_record_json, document)
+            yield from _split(stripped, document, document, ())
             return
         if isinstance(document, dict):
             yield stripped
@@ -81,3 +86,30 @@ def split_records(data: bytes) -> Iterator[bytes]:
     for line in stripped.splitlines():
         if line.strip():
             yield line.rstrip(b"\r")
+
+
+def _split(text: bytes, document: object, records: list, at: KeyPath) -> Iterator[bytes]:
+    """The records (at ``at`` in ``document``, read from ``text``) one by one; see ``split_records``."""
+    as_written = _records_repeating_keys(text, document, at)
+    if as_written is None:
+        yield text
+        return
+    for index, record in enumerate(records):
+        yield as_written[index] if index in as_written else _record_json(record)
+
+
+def _records_repeating_keys(text: bytes, document: object, at: KeyPath) -> dict[int, bytes] | None:
+    """Index -> text as written of each record that repeats a key; None when a repeat lies outside them.
+    Nearly always the cheap test of ``may_repeat_keys`` is all it costs."""
+    decoded = text.decode()  # orjson read it, so it is UTF-8
+    if not may_repeat_keys(decoded, rewritten(document)):
+        return {}
+    found = repeated_keys(decoded)
+    depth = len(at)
+    as_written = {}
+    for path in found.paths:
+        if len(path) <= depth or path[:depth] != at or not isinstance(path[depth], int):
+            return None
+        start, end = found.spans[path[:depth + 1]]
+        as_written[path[depth]] = decoded[start:end].encode()
+    return as_written

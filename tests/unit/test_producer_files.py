@@ -31,6 +31,53 @@ def test_json_lines_and_text_lines_keep_malformed_lines() -> None:
     assert list(split_records(data)) == [b'{"a": 1}', b'{"b": ', b"not json"]
 
 
+# A record that repeats a key is read differently by different JSON readers (orjson keeps the last
+# value, others the first): the stream makes it a 'duplicate_key' dead letter. Split from a file, it
+# must reach the normalizer as it was written, not rewritten by orjson with one of the values dropped.
+_REPEATING = (b'{"eventID":"b","eventName":"GetObject","eventName":"DeleteTrail",'
+              b'"userIdentity":{"arn":"x","arn":"y"}}')
+
+
+@pytest.mark.parametrize("document", [
+    b'{"Records": [{"eventID":"a"}, ' + _REPEATING + b', {"eventID":"c"}]}',
+    b'{\n  "Records": [\n    {"eventID": "a"},\n    ' + _REPEATING + b',\n    {"eventID": "c"}\n  ]\n}',
+    b'[{"eventID":"a"},' + _REPEATING + b',{"eventID":"c"}]',
+])
+def test_a_record_that_repeats_a_key_is_split_as_it_was_written(document: bytes) -> None:
+    values = list(split_records(document))
+    assert values[1] == _REPEATING
+    assert [orjson.loads(value)["eventID"] for value in values] == ["a", "b", "c"]
+
+
+def test_a_file_whose_envelope_repeats_a_key_stays_whole() -> None:
+    document = b'{"Records": [{"eventID":"a"}], "Records": [{"eventID":"b"}]}'
+    assert list(split_records(document)) == [document]
+
+
+def test_records_of_a_file_that_repeat_a_key_become_dead_letters_as_in_the_stream(tmp_path: Path) -> None:
+    from streams.normalize import normalize_message
+    from streams.runtime.normalize_pool import normalize_file
+
+    record = {"eventVersion": "1.08", "eventTime": "2026-01-01T00:00:00Z", "eventSource": "s3.amazonaws.com",
+              "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9",
+              "recipientAccountId": "111122223333",
+              "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/x",
+                               "accountId": "111122223333"}}
+    plain = orjson.dumps(record | {"eventID": "a"})
+    forged = orjson.dumps(record | {"eventID": "b"}).replace(b'"eventName":"GetObject"',
+                                                            b'"eventName":"GetObject","eventName":"DeleteTrail"')
+    document = b'{"Records":[' + plain + b"," + forged + b"]}"
+    streamed = normalize_message("cloudtrail", document)
+    assert [failure.reason for failure in streamed.failures] == ["duplicate_key"]
+    path = tmp_path / "trail.json.gz"
+    path.write_bytes(gzip.compress(document))
+    records, output = normalize_file(str(path), "cloudtrail", 1 << 20, 65536, True)
+    assert records == 2
+    assert output.frame["event_id"].to_list() == ["a"]
+    (dead,) = output.dead_letters
+    assert dead["reason"] == "duplicate_key" and dead["raw"] == forged
+
+
 # -- issue 7 items 1 and 10: content that breaks re-encoding or exceeds the producer's limit ------------
 
 def nested_text(depth: int) -> bytes:
