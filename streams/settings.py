@@ -196,6 +196,13 @@ class IngestSettings(BaseModel):
     max_record_bytes: int = Field(
         1 << 20, ge=1024, le=64 << 20, description="Larger messages become dead letters ('oversized')."
     )
+    # A log file is parsed whole, at several times its size in memory: CloudTrail delivers files of a few
+    # MB, and a file of a few KB can decompress to gigabytes.
+    max_file_bytes: int = Field(
+        256 << 20, ge=1024, le=16 << 30,
+        description="Largest a log file read whole (backfill, `aispm ingest`, `aispm detect`) may be once "
+                    "decompressed; a larger one becomes one dead letter ('oversized').",
+    )
     dead_letter_raw_cap: int = Field(
         64 << 10, ge=256, le=16 << 20,
         description="Bytes of the original kept with a dead letter; the full size is recorded beside it.",

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import zlib
 from dataclasses import dataclass, field
 
 import orjson
 
 from streams.backfill.files import LogFile, s3_key
+from streams.normalize.files import open_bytes
 
 __all__ = ["DigestReport", "verify_digests"]
 
@@ -44,11 +46,20 @@ class DigestReport:
                 "extra_files": self.extra[:_SHOWN], "unreadable_digest_files": self.unreadable_digests[:_SHOWN]}
 
 
-def _content_sha256(path) -> str:
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    return hashlib.sha256(data).hexdigest()
+def _content_sha256(path) -> str | None:
+    """SHA-256 of a log file's uncompressed content, read a MiB at a time (a small file may decompress to
+    gigabytes); None when it is not whole gzip, which no digest's hash can match."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stored:
+            gzipped = stored.read(2) == b"\x1f\x8b"
+            stored.seek(0)
+            content = gzip.GzipFile(fileobj=stored) if gzipped else stored
+            while chunk := content.read(1 << 20):
+                digest.update(chunk)
+    except (OSError, EOFError, zlib.error):  # BadGzipFile is an OSError
+        return None
+    return digest.hexdigest()
 
 
 def verify_digests(digests: list[LogFile], logs: list[LogFile]) -> DigestReport:
@@ -58,8 +69,7 @@ def verify_digests(digests: list[LogFile], logs: list[LogFile]) -> DigestReport:
     covered: set[tuple[str, str, object]] = set()
     for digest in digests:
         try:
-            document = orjson.loads(gzip.decompress(digest.path.read_bytes())
-                                    if digest.path.suffix == ".gz" else digest.path.read_bytes())
+            document = orjson.loads(open_bytes(digest.path))
             entries = document.get("logFiles") or []
             for entry in entries:
                 listed[_after_prefix(str(entry["s3Object"]))] = str(entry["hashValue"]).lower()

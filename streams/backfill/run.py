@@ -127,9 +127,10 @@ def _pool(settings: Any, redactor: Any) -> Any:
     if processes:
         return normalize_pool.NormalizePool(processes, max_record_bytes=ingest.max_record_bytes,
                                             raw_cap=ingest.dead_letter_raw_cap, redact_bodies=ingest.redact_bodies,
-                                            policy_file=policy_file, redactor=redactor)
+                                            policy_file=policy_file, redactor=redactor,
+                                            max_file_bytes=ingest.max_file_bytes)
     normalize_pool.prepare_process(policy_file, redactor.key)  # one core: here, with what a process would use
-    options = (ingest.max_record_bytes, ingest.dead_letter_raw_cap, ingest.redact_bodies)
+    options = (ingest.max_record_bytes, ingest.dead_letter_raw_cap, ingest.redact_bodies, ingest.max_file_bytes)
 
     class InThread:
         processes = 1

@@ -49,7 +49,8 @@ def detect(family: str, policy_path: Path | None, fmt: str, output: Path | None,
     if why_not:
         click.echo(f"warning: no fingerprint key in {config.data_dir} ({why_not}); fingerprints hold for this "
                    "run only and will not match the worker's", err=True)
-    result = detect_files(family, files, detectors, window_ms=window_s * 1000, redactor=redactor)
+    result = detect_files(family, files, detectors, window_ms=window_s * 1000, redactor=redactor,
+                          max_file_bytes=config.ingest.max_file_bytes)
     alerts = result.alerts_in_order()
     emit(alert_listing(alerts), fmt, output)
     click.echo(render(Listing.of_mapping(result.summary()), "json"), err=True)

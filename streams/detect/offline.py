@@ -18,7 +18,7 @@ from streams.detect.stage import DetectionStage, MemoryDetectionStore
 from streams.normalize import normalize_message
 from streams.normalize.base import RecordMeta
 from streams.normalize.batch import check_events
-from streams.normalize.files import open_bytes, split_records
+from streams.normalize.files import DEFAULT_MAX_FILE_BYTES, UnreadableFile, open_bytes, split_records
 from streams.normalize.redact import Redactor
 
 
@@ -50,12 +50,19 @@ class NormalizedBatch:
 
 
 def normalized_batches(family: str, paths: Iterable[Path], detectors: Detectors, *, batch_size: int = 2000,
-                       redactor: Redactor | None = None) -> Iterator[NormalizedBatch]:
-    """The files' records normalized and enriched as the stream does it, ``batch_size`` events at a time."""
+                       redactor: Redactor | None = None,
+                       max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Iterator[NormalizedBatch]:
+    """The files' records normalized and enriched as the stream does it, ``batch_size`` events at a time;
+    a file that cannot be read is one dead letter."""
     events: list[dict] = []
     reasons: list[str] = []
     for path in paths:
-        for index, value in enumerate(split_records(open_bytes(path))):
+        try:
+            values = split_records(open_bytes(path, max_file_bytes))
+        except UnreadableFile as error:
+            reasons.append(error.reason)
+            continue
+        for index, value in enumerate(values):
             normalized = normalize_message(family, value, RecordMeta(str(path), -1, index), redactor=redactor)
             reasons.extend(failure.reason for failure in normalized.failures)
             events.extend(normalized.events)
@@ -80,7 +87,8 @@ def normalized_frame(family: str, paths: Iterable[Path], detectors: Detectors, *
 
 
 def detect_files(family: str, paths: Iterable[Path], detectors: Detectors, *, window_ms: int,
-                 batch_size: int = 2000, redactor: Redactor | None = None) -> OfflineResult:
+                 batch_size: int = 2000, redactor: Redactor | None = None,
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> OfflineResult:
     """``redactor`` fingerprints the credentials it redacts: pass the installation's so fingerprints
     (and the alerts keyed on them) match the worker's; without one they hold within this process only."""
     result = OfflineResult()
@@ -94,7 +102,8 @@ def detect_files(family: str, paths: Iterable[Path], detectors: Detectors, *, wi
     store = MemoryDetectionStore()
     stage = DetectionStage(detectors=detectors, store=store, send_alerts=collect, window_ms=window_ms,
                            identity=IdentityStage(store=store))  # as the worker's (DetectionStage.configured)
-    for batch in normalized_batches(family, paths, detectors, batch_size=batch_size, redactor=redactor):
+    for batch in normalized_batches(family, paths, detectors, batch_size=batch_size, redactor=redactor,
+                                    max_file_bytes=max_file_bytes):
         result.events += len(batch.events)
         for reason in batch.dead_letter_reasons:
             result.dead_letters += 1

@@ -4,20 +4,44 @@ text logs. What `aispm ingest`, `aispm detect` and backfills share."""
 from __future__ import annotations
 
 import gzip
+import io
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 
 from streams.normalize.base import KeyPath, may_repeat_keys, repeated_keys, rewritten
+from streams.settings import IngestSettings
 
-__all__ = ["open_bytes", "split_records"]
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "UnreadableFile", "open_bytes", "split_records"]
+
+DEFAULT_MAX_FILE_BYTES: int = IngestSettings.model_fields["max_file_bytes"].default
 
 
-def open_bytes(path: Path) -> bytes:
-    data = path.read_bytes()
-    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+class UnreadableFile(ValueError):
+    """A log file whose content cannot be read: the dead letter it becomes (``raw``: its bytes as stored)."""
+
+    def __init__(self, reason: str, detail: str, raw: bytes) -> None:
+        super().__init__(detail)
+        self.reason, self.detail, self.raw = reason, detail, raw
+
+
+def open_bytes(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """The file's bytes, decompressed when it is gzip (by its name or its first bytes). Raises
+    ``UnreadableFile`` for a gzip file that is cut short or corrupt ('unreadable_file') and for one that
+    holds more than ``max_bytes`` once decompressed ('oversized'), read no further than that."""
+    stored = path.read_bytes()
+    data = stored
+    if path.suffix == ".gz" or stored[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(stored)) as stream:
+                data = stream.read(max_bytes + 1)
+        except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError
+            raise UnreadableFile("unreadable_file", f"not a whole gzip file: {error}", stored) from error
+    if len(data) > max_bytes:
+        raise UnreadableFile("oversized", f"the file holds more than {max_bytes} bytes once decompressed "
+                                          "(ingest.max_file_bytes)", stored)
     return data
 
 

@@ -22,9 +22,11 @@ from pathlib import Path
 
 import polars as pl
 
+from streams.normalize import Failure
+from streams.normalize.files import DEFAULT_MAX_FILE_BYTES
 from streams.normalize.redact import Redactor, default_redactor
 from streams.runtime.gc_tuning import tune_for_streaming
-from streams.runtime.ingest import BatchOutput, RawMessage, process_batch
+from streams.runtime.ingest import BatchOutput, RawMessage, dead_letter_row, process_batch
 
 __all__ = ["NormalizePool", "Pending", "file_topic", "normalize_file", "prepare_process"]
 
@@ -66,14 +68,22 @@ def file_topic(path: Path | str) -> str:
     return f"file:{path}"
 
 
-def normalize_file(path: str, family: str, max_record_bytes: int, raw_cap: int,
-                    redact_bodies: bool) -> tuple[int, BatchOutput]:
+def normalize_file(path: str, family: str, max_record_bytes: int, raw_cap: int, redact_bodies: bool,
+                   max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[int, BatchOutput]:
     """A whole log file, read, split and normalized here: (records, output). Its messages are placed
-    at (``file:<path>``, 0, index of the record), so a dead letter keeps its id whenever it is read."""
-    from streams.normalize.files import open_bytes, split_records
+    at (``file:<path>``, 0, index of the record), so a dead letter keeps its id whenever it is read. A
+    file that cannot be read (a gzip file cut short, one over ``max_file_bytes``) is one record: its
+    dead letter."""
+    from streams.normalize.files import UnreadableFile, open_bytes, split_records
 
-    records = list(split_records(open_bytes(Path(path))))
     topic = file_topic(path)
+    try:
+        records = list(split_records(open_bytes(Path(path), max_file_bytes)))
+    except UnreadableFile as error:
+        where = RawMessage(family, topic, 0, 0, b"", 0)
+        row = dead_letter_row(where, Failure(error.reason, error.detail, error.raw), 0, int(time.time() * 1000),
+                              raw_cap, _redactor)
+        return 1, BatchOutput(dead_letters=[row])
     messages = [RawMessage(family, topic, 0, index, value, 0) for index, value in enumerate(records)]
     return len(records), process_batch(messages, max_record_bytes=max_record_bytes, raw_cap=raw_cap,
                                        redact_bodies=redact_bodies, enrich=_enrich, redactor=_redactor)
@@ -92,11 +102,13 @@ class Pending:
 
 class NormalizePool:
     def __init__(self, processes: int, *, max_record_bytes: int, raw_cap: int, redact_bodies: bool,
-                 policy_file: Path | None, redactor: Redactor | None = None) -> None:
+                 policy_file: Path | None, redactor: Redactor | None = None,
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
         """``redactor``: the installation's; by default this process's ``default_redactor()``, so that the
         pool's fingerprints are the ones normalizing here would make."""
         self.processes = processes
         self._options = (max_record_bytes, raw_cap, redact_bodies)
+        self._max_file_bytes = max_file_bytes
         self._policy_file = str(policy_file) if policy_file else None
         # The key goes to the processes through the pool's pipe, once per process start.
         self._fingerprint_key = (redactor or default_redactor()).key
@@ -141,7 +153,7 @@ class NormalizePool:
     def submit_file(self, path: Path, family: str) -> Callable[[], tuple[int, BatchOutput]]:
         """Start reading and normalizing a whole file in a process (the parse too, not only the records'
         normalization); the returned function waits for (records, output)."""
-        future = self._pool.submit(normalize_file, str(path), family, *self._options)
+        future = self._pool.submit(normalize_file, str(path), family, *self._options, self._max_file_bytes)
         return future.result
 
     def _restart(self, broken: ProcessPoolExecutor) -> None:

@@ -122,7 +122,7 @@ def send_files(settings: Settings, family: str, paths: Iterable[Path], *,
                on_file: FileProgress | None = None) -> FilesSent:
     """Send every record of ``paths`` (JSON, JSON lines, Records files, text logs; .gz too) to the raw
     topic of ``family``, creating the topics if needed. Raises BrokerError when no broker can be found."""
-    from streams.normalize.files import open_bytes, split_records
+    from streams.normalize.files import UnreadableFile, open_bytes, split_records
     from streams.runtime.broker import resolve_bootstrap
     from streams.runtime.kafka import ensure_topics
 
@@ -130,7 +130,13 @@ def send_files(settings: Settings, family: str, paths: Iterable[Path], *,
     ensure_topics(settings, bootstrap)
     producer = RawProducer(settings, bootstrap)
     for path in paths:
-        records = list(split_records(open_bytes(path)))
+        try:
+            records = list(split_records(open_bytes(path, settings.ingest.max_file_bytes)))
+        except UnreadableFile as error:
+            producer.report.skipped += 1
+            if len(producer.report.skipped_records) < _REPORTED:
+                producer.report.skipped_records.append(f"{path} not sent ({error.reason}): {error.detail}")
+            continue
         on_progress = on_file(path, len(records)) if on_file else None
         producer.report.per_file[str(path)] = producer.send(family, records, on_progress=on_progress,
                                                             source=str(path))

@@ -180,6 +180,50 @@ def test_cli_backfills_with_the_normalizing_processes_and_exits_3_on_tampering(e
     assert orjson.loads(again.stdout)["digests"]["altered_files"] == [str(tampered)]
 
 
+def _damage(export: Path) -> tuple[Path, Path]:
+    """Two log files of ``export`` made unreadable: one cut short (an upload that stopped), one not gzip."""
+    truncated, garbage = discover([export]).logs[:2]
+    truncated.path.write_bytes(truncated.path.read_bytes()[:100])
+    garbage.path.write_bytes(b"\x1f\x8b not gzip at all")
+    return truncated.path, garbage.path
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+def test_an_unreadable_file_becomes_a_dead_letter_and_the_rest_lands(export: Path, chdb_data_dir,
+                                                                    processes: int) -> None:
+    truncated, garbage = _damage(export)
+    settings = fresh_database_settings(chdb_data_dir, ingest={"normalize_processes": processes})
+    store = Store(settings)
+    store.migrate()
+    try:
+        report = run_backfill(settings, store, "cloudtrail", [export])
+        assert report.files_done == report.files
+        assert report.digests is not None and sorted(report.digests.altered) == sorted(map(str, (truncated, garbage)))
+        damaged = [f"file:{truncated}", f"file:{garbage}"]
+        rows = store.client.query("SELECT kafka_topic, reason, detail FROM dead_letters WHERE kafka_topic IN {damaged:Array(String)}",
+                                  parameters={"damaged": damaged}).result_rows
+        assert sorted((topic, reason) for topic, reason, _ in rows) == sorted((topic, "unreadable_file") for topic in damaged)
+        assert all("gzip" in detail for _, _, detail in rows)
+        assert report.dead_letters == store.scalar("SELECT count() FROM dead_letters")
+        assert 0 < report.events_landed == store.scalar("SELECT count() FROM events")
+        again = run_backfill(settings, store, "cloudtrail", [export])
+        assert again.files_skipped == again.files and again.dead_letters == 0
+        assert store.scalar("SELECT count() FROM dead_letters") == report.dead_letters
+    finally:
+        store.close()
+
+
+def test_a_file_larger_than_the_cap_once_decompressed_is_one_dead_letter(tmp_path: Path, store_and_settings) -> None:
+    store, settings = store_and_settings
+    bomb = tmp_path / "bomb.json.gz"
+    bomb.write_bytes(gzip.compress(b"\n" * (2 << 20) + b'{"eventID": "x"}'))  # 2 MiB in ~2 KB
+    ingest = type(settings.ingest)(**(settings.ingest.model_dump() | {"max_file_bytes": 1 << 20}))
+    report = run_backfill(settings.model_copy(update={"ingest": ingest}), store, "cloudtrail", [bomb])
+    assert (report.records, report.dead_letters, report.events) == (1, 1, 0)
+    reason, detail = store.client.query("SELECT reason, detail FROM dead_letters").result_rows[0]
+    assert reason == "oversized" and str(1 << 20) in detail and "max_file_bytes" in detail
+
+
 def _saved(store: Store, name: str, **values: str) -> list[dict]:
     from streams.runtime.queries import load_saved_query
 

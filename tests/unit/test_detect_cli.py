@@ -6,6 +6,7 @@ Exit codes: 3 when it raises alerts, 0 when not, 2 for a rule or policy it canno
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import re
 from pathlib import Path
@@ -79,6 +80,16 @@ def test_a_leaked_key_in_a_gateway_log_alerts_without_the_key(tmp_path) -> None:
     assert "ai_credential_exposure" in {alert["finding_info"]["analytic"]["uid"] for alert in alerts}
     assert key not in "".join(orjson.dumps(alert).decode() for alert in alerts)
     assert key[8:30] not in "".join(orjson.dumps(alert).decode() for alert in alerts)
+
+
+def test_an_unreadable_file_is_a_dead_letter_and_the_others_are_read(tmp_path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text('10.1.2.3 - - [20/Nov/2026:08:00:00 +0000] "GET /index.html HTTP/1.1" 200 512 "-" "curl/8.5"\n')
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(gzip.compress(log.read_bytes())[:15])
+    code, alerts, summary = run_detect("--source", "gateway", str(cut), str(log))
+    assert (code, alerts, summary["events"]) == (0, [], 1)
+    assert summary["dead_letters"] == 1 and summary["dead_letter_reasons"] == {"unreadable_file": 1}
 
 
 def test_a_file_without_ai_use_raises_nothing(tmp_path) -> None:

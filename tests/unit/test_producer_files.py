@@ -148,3 +148,15 @@ def test_ingest_of_a_deeply_nested_records_file_sends_every_record(tmp_path, emb
     result = ingest(tmp_path, embedded_broker, trail)
     assert result.exit_code == 0, result.output
     assert summary(result)["messages"] == 2
+
+
+def test_ingest_reports_a_file_that_is_not_readable_gzip_and_sends_the_others(tmp_path, embedded_broker) -> None:
+    good = tmp_path / "good.json.gz"
+    good.write_bytes(gzip.compress(orjson.dumps({"Records": [{"eventID": "a"}, {"eventID": "b"}]})))
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(good.read_bytes()[:20])
+    result = ingest(tmp_path, embedded_broker, cut, good)
+    assert result.exit_code == 1
+    report = summary(result)
+    assert report["messages"] == 2 and report["skipped"] == 1
+    assert any(str(cut) in line and "gzip" in line for line in report["skipped_records"])
