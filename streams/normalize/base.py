@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -302,6 +303,56 @@ def repeated_keys(text: str) -> RepeatedKeys:
             else:
                 expecting_key = True
     return RepeatedKeys(paths, spans)
+
+
+# --- numbers past a double ------------------------------------------------------------------------
+
+# orjson refuses a whole document at a number past a double's range (1e400), where Python's json reads
+# infinity: one such number in one record would make the document, a CloudTrail file of thousands of
+# records of every principal of an account, one dead letter.
+PAST_A_DOUBLE = "number is infinity when parsed as double"
+_STRING_OR_NUMBER = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
+
+
+@dataclass(frozen=True, slots=True)
+class StandIns:
+    """A JSON text whose numbers past a double's range stand replaced by strings no record holds (a
+    random tag): what orjson writes of a record that held one contains the stand-in's text as is (it
+    writes the control character escaped), so the record's text as it came is that with the number
+    put back."""
+
+    text: str
+    numbers: dict[str, str]
+    """Each stand-in's JSON text -> the number as written."""
+    pattern: re.Pattern[str]
+
+    def put_back(self, text: str) -> tuple[str, str | None]:
+        """``text`` with the numbers as written, and the first of them (None: it held none)."""
+        if not self.numbers or "\\u0000" not in text:
+            return text, None
+        first: list[str] = []
+
+        def number(standing: re.Match[str]) -> str:
+            first.append(self.numbers[standing.group()])
+            return first[-1]
+
+        restored = self.pattern.sub(number, text)
+        return restored, first[0] if first else None
+
+
+def stand_in_for_numbers_past_a_double(text: str) -> StandIns:
+    tag = secrets.token_hex(8)
+    numbers: dict[str, str] = {}
+
+    def stand_in(token: re.Match[str]) -> str:
+        written = token.group()
+        if written[0] == '"' or not math.isinf(float(written)):
+            return written
+        standing = f'"\\u0000{tag}:{len(numbers)}"'
+        numbers[standing] = written
+        return standing
+
+    return StandIns(_STRING_OR_NUMBER.sub(stand_in, text), numbers, re.compile(rf'"\\u0000{tag}:\d+"'))
 
 
 def dotted(path: KeyPath) -> str:

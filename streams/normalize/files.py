@@ -11,7 +11,15 @@ from pathlib import Path
 
 import orjson
 
-from streams.normalize.base import KeyPath, may_repeat_keys, repeated_keys, rewritten
+from streams.normalize.base import (
+    PAST_A_DOUBLE,
+    KeyPath,
+    StandIns,
+    may_repeat_keys,
+    repeated_keys,
+    rewritten,
+    stand_in_for_numbers_past_a_double,
+)
 from streams.settings import IngestSettings
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "UnreadableFile", "open_bytes", "split_records"]
@@ -94,15 +102,23 @@ def split_records(data: bytes) -> Iterator[bytes]:
     if not stripped:
         return
     if stripped[:1] in (b"{", b"["):
+        readable, stand_ins = stripped, None
         try:
             document = orjson.loads(stripped)
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as error:
             document = None
+            if PAST_A_DOUBLE in str(error):  # read with stand-ins; a record that holds one is sent with it
+                stand_ins = stand_in_for_numbers_past_a_double(stripped.decode("utf-8", "replace"))
+                readable = stand_ins.text.encode()
+                try:
+                    document = orjson.loads(readable)
+                except orjson.JSONDecodeError:
+                    document = None
         if isinstance(document, dict) and isinstance(document.get("Records"), list):
-            yield from _split(stripped, document, document["Records"], ("Records",))
+            yield from _put_back(stand_ins, _split(readable, document, document["Records"], ("Records",)))
             return
         if isinstance(document, list):
-            yield from _split(stripped, document, document, ())
+            yield from _put_back(stand_ins, _split(readable, document, document, ()))
             return
         if isinstance(document, dict):
             yield stripped
@@ -110,6 +126,15 @@ def split_records(data: bytes) -> Iterator[bytes]:
     for line in stripped.splitlines():
         if line.strip():
             yield line.rstrip(b"\r")
+
+
+def _put_back(stand_ins: StandIns | None, values: Iterator[bytes]) -> Iterator[bytes]:
+    """``values`` with the numbers that ``stand_ins`` stood in for as they were written."""
+    if stand_ins is None:
+        yield from values
+        return
+    for value in values:
+        yield stand_ins.put_back(value.decode())[0].encode()
 
 
 def _split(text: bytes, document: object, records: list, at: KeyPath) -> Iterator[bytes]:

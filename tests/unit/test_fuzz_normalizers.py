@@ -104,13 +104,28 @@ def _repeats_a_key(text: str) -> bool | None:
     return repeated
 
 
-def _records_in_document(family: str, text: str) -> int | None:
-    """Records in one JSON document that orjson reads, as the family splits it (None: not computable)."""
-    repeats = _repeats_a_key(text)
+def _python_json(text: str) -> Any:
+    """Python's json, which reads a number past a double as infinity (and refuses NaN and Infinity here)."""
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _records_in_document(family: str, text: str, reader: Callable[[str], Any] = orjson.loads) -> int | None:
+    """Records in one JSON document that ``reader`` reads, as the family splits it (None: not computable)."""
+    try:
+        repeats = _repeats_a_key(text)
+    except ValueError:  # not JSON to the standard library either
+        return None
     if repeats is None or repeats:  # a repeat outside every record fails the whole document
         return None
     try:
-        found = len(FAMILIES[family].split(orjson.loads(text)))
+        document = reader(text)
+    except (ValueError, RecursionError):
+        return None
+    try:
+        found = len(FAMILIES[family].split(document))
     except NormalizeError:
         return 1
     return max(found, 1)  # none: one "empty" failure
@@ -132,8 +147,9 @@ def records_in(family: str, payload: bytes) -> int | None:
         return sum(1 for line in text.split("\n") if line.strip())
     try:
         orjson.loads(text)
-    except orjson.JSONDecodeError:
-        pass
+    except orjson.JSONDecodeError as error:
+        if "number is infinity" in str(error):  # only a number past a double: its records are read
+            return _records_in_document(family, text, reader=_python_json)
     else:
         return _records_in_document(family, text)
     lines = [line.removesuffix("\r") for line in text.split("\n") if line.strip()]

@@ -252,3 +252,40 @@ def test_a_single_record_too_deep_to_write_is_a_dead_letter_like_one_in_an_array
     line = json.dumps(GOOD_RECORD[family])
     result = normalize_message(family, f"{line}\n{deep}\n{line}".encode(), META)
     assert len(result.events) == 2 and reasons(result) == ["too_deep"]
+
+
+# --- numbers past a double -------------------------------------------------------------------------
+# orjson reads a number too large for a double (1e400) as an error in the whole document; Python's json
+# reads it as infinity. One such number in one record must cost that record, not the message of
+# thousands of other principals' records it came in (which would hide them all from the detections).
+
+def with_number(record: dict, number: str) -> str:
+    return orjson.dumps({**record, "requestParameters": {"maxResults": "__N__"}}).decode().replace('"__N__"', number)
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1.5E+999", "123456789012345678901234567890e300"])
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_number_past_a_double_costs_only_its_record(number: str, indent: int | None) -> None:
+    good = [{**CLOUDTRAIL, "eventID": f"e-{index}"} for index in range(3)]
+    bad = with_number({**CLOUDTRAIL, "eventID": "bad"}, number)
+    text = json.dumps({"Records": [good[0], "__BAD__", good[1], good[2]]}, indent=indent).replace('"__BAD__"', bad)
+    result = normalize_message("cloudtrail", text.encode(), META)
+    assert [event["event_id"] for event in result.events] == ["e-0", "e-1", "e-2"]
+    assert reasons(result) == ["malformed_json"] and "double" in result.failures[0].detail
+    assert result.failures[0].raw.decode() == bad  # the record as it came, its number as written
+
+
+def test_numbers_past_a_double_in_several_records_and_arrays() -> None:
+    zeek = orjson.dumps(ZEEK_SSL).decode()
+    bad = orjson.dumps({**ZEEK_SSL, "id.orig_p": "__N__"}).decode().replace('"__N__"', "9e999")
+    result = normalize_message("gateway", f"[{zeek},{bad},{zeek},{bad}]".encode(), META)
+    assert len(result.events) == 2 and reasons(result) == ["malformed_json", "malformed_json"]
+    assert [failure.raw.decode() for failure in result.failures] == [bad, bad]
+
+
+def test_a_number_past_a_double_in_a_single_record_or_an_envelope() -> None:
+    result = normalize_message("cloudtrail", with_number(CLOUDTRAIL, "1e400").encode(), META)
+    assert not result.events and reasons(result) == ["malformed_json"]
+    records = orjson.dumps([CLOUDTRAIL]).decode()
+    result = normalize_message("cloudtrail", f'{{"Records":{records},"nextToken":1e400}}'.encode(), META)
+    assert [event["event_id"] for event in result.events] == ["e-1"] and not result.failures

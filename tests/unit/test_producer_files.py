@@ -160,3 +160,15 @@ def test_ingest_reports_a_file_that_is_not_readable_gzip_and_sends_the_others(tm
     report = summary(result)
     assert report["messages"] == 2 and report["skipped"] == 1
     assert any(str(cut) in line and "gzip" in line for line in report["skipped_records"])
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_record_with_a_number_past_a_double_is_split_alone_with_its_number(indent: int | None) -> None:
+    from streams.normalize import normalize_message
+
+    records = [{"eventID": "a"}, {"eventID": "b", "requestParameters": {"size": "__N__"}}, {"eventID": "c"}]
+    document = json.dumps({"Records": records}, indent=indent).replace('"__N__"', "1e400").encode()
+    values = list(split_records(document))
+    assert [orjson.loads(value)["eventID"] for value in (values[0], values[2])] == ["a", "c"]
+    assert values[1] == b'{"eventID":"b","requestParameters":{"size":1e400}}'
+    assert [failure.reason for failure in normalize_message("cloudtrail", values[1]).failures] == ["malformed_json"]
