@@ -19,15 +19,16 @@ from schemas.event import validate_event
 from schemas.families import SOURCE_FAMILIES
 from streams.normalize import audit, cloudtrail, gateway
 from streams.normalize.base import (
-    PAST_A_DOUBLE,
     KeyPath,
     NormalizeError,
     RecordMeta,
+    StandIns,
     may_repeat_keys,
+    refused_value,
+    refused_value_detail,
     repeated_key_error,
     repeated_keys,
     rewritten,
-    stand_in_for_numbers_past_a_double,
 )
 from streams.normalize.redact import Redactor, default_redactor, may_hold_body, scan_message
 
@@ -207,7 +208,7 @@ def _decode(module: ModuleType, value: bytes) -> Iterable[Item]:
         document = orjson.loads(stripped)
     except orjson.JSONDecodeError as exc:
         whole_error = NormalizeError("malformed_json", str(exc))
-        if PAST_A_DOUBLE in str(exc) and (items := _without_numbers_past_a_double(module, stripped)) is not None:
+        if refused_value(exc) and (items := _with_refused_values(module, stripped)) is not None:
             return items
     else:
         return _records(module, document, stripped)
@@ -217,20 +218,20 @@ def _decode(module: ModuleType, value: bytes) -> Iterable[Item]:
     return _json_lines(module, lines)
 
 
-def _without_numbers_past_a_double(module: ModuleType, text: str) -> list[Item] | None:
-    """The records of ``text`` (refused by orjson for a number past a double) read with such numbers
-    stood in for: a record that holds one is an error with its text as it came, the others are read as
-    usual. None when the text is wrong in another way too."""
-    stand_ins = stand_in_for_numbers_past_a_double(text)
+def _with_refused_values(module: ModuleType, text: str) -> list[Item] | None:
+    """The records of ``text``, which orjson refused for a value it cannot read (``StandIns``): a record
+    that holds one is an error with its text as it came, the others are read as usual. None when the
+    text is wrong in another way too."""
+    stand_ins = StandIns.of(text)
     try:
         document = orjson.loads(stand_ins.text)
     except orjson.JSONDecodeError:
         return None
     items: list[Item] = []
     for record, record_text in _records(module, document, stand_ins.text):
-        record_text, number = stand_ins.put_back(record_text)
-        if number is not None and not isinstance(record, NormalizeError):
-            record = NormalizeError("malformed_json", f"{PAST_A_DOUBLE}: {number[:40]}")
+        record_text, value = stand_ins.put_back(record_text)
+        if value is not None and not isinstance(record, NormalizeError):
+            record = NormalizeError("malformed_json", refused_value_detail(value))
         items.append((record, record_text))
     return items
 

@@ -6,6 +6,7 @@ Nothing here imports Faust or Kafka: normalizers are pure functions from bytes t
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import secrets
@@ -305,54 +306,80 @@ def repeated_keys(text: str) -> RepeatedKeys:
     return RepeatedKeys(paths, spans)
 
 
-# --- numbers past a double ------------------------------------------------------------------------
+# --- values orjson refuses -------------------------------------------------------------------------
 
-# orjson refuses a whole document at a number past a double's range (1e400), where Python's json reads
-# infinity: one such number in one record would make the document, a CloudTrail file of thousands of
-# records of every principal of an account, one dead letter.
-PAST_A_DOUBLE = "number is infinity when parsed as double"
+# orjson refuses a whole document at a number past a double's range (1e400, which Python's json reads as
+# infinity) and at a string escaping a lone UTF-16 surrogate ("\ud800", valid JSON syntax that a Java
+# service writes back from a request parameter that held it). One such value in one record would make
+# the document, a CloudTrail file of thousands of records of every principal of an account, one dead
+# letter: hiding all of them from the detections.
+_REFUSED_VALUE_ERRORS = ("number is infinity when parsed as double", "surrogate")
 _STRING_OR_NUMBER = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refused_value(error: orjson.JSONDecodeError) -> bool:
+    """Did orjson refuse a document for one of the values ``StandIns`` stands in for?"""
+    return any(why in str(error) for why in _REFUSED_VALUE_ERRORS)
+
+
+def refused_value_detail(written: str) -> str:
+    """A dead letter's detail for a record that holds ``written`` (a value ``StandIns`` stood in for)."""
+    if written.startswith('"'):
+        return "a string escapes a lone UTF-16 surrogate, which is not text: " + written[:40]
+    return "number is infinity when parsed as double: " + written[:40]
+
+
+def _refused(written: str) -> bool:
+    if written[0] != '"':
+        return math.isinf(float(written))
+    if _SURROGATE_ESCAPE.search(written) is None:
+        return False
+    try:
+        return _LONE_SURROGATE.search(json.loads(written)) is not None
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
 class StandIns:
-    """A JSON text whose numbers past a double's range stand replaced by strings no record holds (a
-    random tag): what orjson writes of a record that held one contains the stand-in's text as is (it
-    writes the control character escaped), so the record's text as it came is that with the number
-    put back."""
+    """A JSON text whose values orjson refuses stand replaced by strings no record holds (a random tag):
+    what orjson writes of a record that held one contains the stand-in's text as is (it writes the
+    control character escaped), so the record's text as it came is that with the value put back."""
 
     text: str
-    numbers: dict[str, str]
-    """Each stand-in's JSON text -> the number as written."""
+    values: dict[str, str]
+    """Each stand-in's JSON text -> the value as written."""
     pattern: re.Pattern[str]
 
+    @classmethod
+    def of(cls, text: str) -> StandIns:
+        tag = secrets.token_hex(8)
+        values: dict[str, str] = {}
+
+        def stand_in(token: re.Match[str]) -> str:
+            written = token.group()
+            if not _refused(written):
+                return written
+            standing = f'"\\u0000{tag}:{len(values)}"'
+            values[standing] = written
+            return standing
+
+        return cls(_STRING_OR_NUMBER.sub(stand_in, text), values, re.compile(rf'"\\u0000{tag}:\d+"'))
+
     def put_back(self, text: str) -> tuple[str, str | None]:
-        """``text`` with the numbers as written, and the first of them (None: it held none)."""
-        if not self.numbers or "\\u0000" not in text:
+        """``text`` with the values as written, and the first of them (None: it held none)."""
+        if not self.values or "\\u0000" not in text:
             return text, None
         first: list[str] = []
 
-        def number(standing: re.Match[str]) -> str:
-            first.append(self.numbers[standing.group()])
+        def value(standing: re.Match[str]) -> str:
+            first.append(self.values[standing.group()])
             return first[-1]
 
-        restored = self.pattern.sub(number, text)
+        restored = self.pattern.sub(value, text)
         return restored, first[0] if first else None
-
-
-def stand_in_for_numbers_past_a_double(text: str) -> StandIns:
-    tag = secrets.token_hex(8)
-    numbers: dict[str, str] = {}
-
-    def stand_in(token: re.Match[str]) -> str:
-        written = token.group()
-        if written[0] == '"' or not math.isinf(float(written)):
-            return written
-        standing = f'"\\u0000{tag}:{len(numbers)}"'
-        numbers[standing] = written
-        return standing
-
-    return StandIns(_STRING_OR_NUMBER.sub(stand_in, text), numbers, re.compile(rf'"\\u0000{tag}:\d+"'))
 
 
 def dotted(path: KeyPath) -> str:

@@ -12,13 +12,12 @@ from pathlib import Path
 import orjson
 
 from streams.normalize.base import (
-    PAST_A_DOUBLE,
     KeyPath,
     StandIns,
     may_repeat_keys,
+    refused_value,
     repeated_keys,
     rewritten,
-    stand_in_for_numbers_past_a_double,
 )
 from streams.settings import IngestSettings
 
@@ -107,8 +106,8 @@ def split_records(data: bytes) -> Iterator[bytes]:
             document = orjson.loads(stripped)
         except orjson.JSONDecodeError as error:
             document = None
-            if PAST_A_DOUBLE in str(error):  # read with stand-ins; a record that holds one is sent with it
-                stand_ins = stand_in_for_numbers_past_a_double(stripped.decode("utf-8", "replace"))
+            if refused_value(error):  # read with stand-ins; a record that holds such a value is sent with it
+                stand_ins = StandIns.of(stripped.decode("utf-8", "replace"))
                 readable = stand_ins.text.encode()
                 try:
                     document = orjson.loads(readable)
@@ -129,7 +128,7 @@ def split_records(data: bytes) -> Iterator[bytes]:
 
 
 def _put_back(stand_ins: StandIns | None, values: Iterator[bytes]) -> Iterator[bytes]:
-    """``values`` with the numbers that ``stand_ins`` stood in for as they were written."""
+    """``values`` with the values that ``stand_ins`` stood in for as they were written."""
     if stand_ins is None:
         yield from values
         return

@@ -105,7 +105,8 @@ def _repeats_a_key(text: str) -> bool | None:
 
 
 def _python_json(text: str) -> Any:
-    """Python's json, which reads a number past a double as infinity (and refuses NaN and Infinity here)."""
+    """Python's json, which reads a number past a double (as infinity) and lone surrogates (and refuses
+    NaN and Infinity here)."""
     def refuse(constant: str) -> None:
         raise ValueError(constant)
 
@@ -148,7 +149,8 @@ def records_in(family: str, payload: bytes) -> int | None:
     try:
         orjson.loads(text)
     except orjson.JSONDecodeError as error:
-        if "number is infinity" in str(error):  # only a number past a double: its records are read
+        # A number past a double or a lone surrogate costs only its record: the others are read.
+        if "number is infinity" in str(error) or "surrogate" in str(error):
             return _records_in_document(family, text, reader=_python_json)
     else:
         return _records_in_document(family, text)

@@ -289,3 +289,16 @@ def test_a_number_past_a_double_in_a_single_record_or_an_envelope() -> None:
     records = orjson.dumps([CLOUDTRAIL]).decode()
     result = normalize_message("cloudtrail", f'{{"Records":{records},"nextToken":1e400}}'.encode(), META)
     assert [event["event_id"] for event in result.events] == ["e-1"] and not result.failures
+
+
+# A lone UTF-16 surrogate escape ("\ud800") is valid JSON syntax that orjson refuses (the text it stands
+# for is not Unicode), again for the whole document; Python's json reads it. A Java service writes one
+# back from a request parameter that held it, so a caller can put it in a CloudTrail record.
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff tail", "x\\uDC00", "\\ud800\\ud800"])
+def test_a_lone_surrogate_costs_only_its_record(escape: str) -> None:
+    good = [orjson.dumps({**CLOUDTRAIL, "eventID": f"e-{index}"}).decode() for index in range(2)]
+    bad = orjson.dumps({**CLOUDTRAIL, "eventID": "bad", "userAgent": "__S__"}).decode().replace("__S__", escape)
+    result = normalize_message("cloudtrail", f'{{"Records":[{good[0]},{bad},{good[1]}]}}'.encode(), META)
+    assert [event["event_id"] for event in result.events] == ["e-0", "e-1"]
+    assert reasons(result) == ["malformed_json"] and "surrogate" in result.failures[0].detail
+    assert result.failures[0].raw.decode() == bad

@@ -172,3 +172,9 @@ def test_a_record_with_a_number_past_a_double_is_split_alone_with_its_number(ind
     assert [orjson.loads(value)["eventID"] for value in (values[0], values[2])] == ["a", "c"]
     assert values[1] == b'{"eventID":"b","requestParameters":{"size":1e400}}'
     assert [failure.reason for failure in normalize_message("cloudtrail", values[1]).failures] == ["malformed_json"]
+
+
+def test_a_record_with_a_lone_surrogate_is_split_alone_as_written() -> None:
+    bad = b'{"eventID":"b","userAgent":"\\ud800"}'
+    values = list(split_records(b'{"Records":[{"eventID":"a"},' + bad + b',{"eventID":"c"}]}'))
+    assert values == [b'{"eventID":"a"}', bad, b'{"eventID":"c"}']
