@@ -149,8 +149,11 @@ def _split(text: bytes, document: object, records: list, at: KeyPath) -> Iterato
 def _records_repeating_keys(text: bytes, document: object, at: KeyPath) -> dict[int, bytes] | None:
     """Index -> text as written of each record that repeats a key; None when a repeat lies outside them.
     Nearly always the cheap test of ``may_repeat_keys`` is all it costs."""
+    written = rewritten(document)
+    if written == text:  # compact JSON written as orjson writes it: nothing was dropped
+        return {}
     decoded = text.decode()  # orjson read it, so it is UTF-8
-    if not may_repeat_keys(decoded, rewritten(document)):
+    if not may_repeat_keys(decoded, written):
         return {}
     found = repeated_keys(decoded)
     depth = len(at)
