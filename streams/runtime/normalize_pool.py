@@ -44,7 +44,7 @@ def prepare_process(policy_file: str | None, fingerprint_key: bytes, parent_pid:
     from streams.detect.pipeline import Detectors
     from streams.enrich.policy import policy_source
 
-    _enrich = Detectors.default(policy_source(Path(policy_file) if policy_file else None)).enrich
+    _enrich = Detectors.for_enrichment(policy_source(Path(policy_file) if policy_file else None)).enrich
     _redactor = Redactor(fingerprint_key)
     tune_for_streaming()
 
