@@ -314,7 +314,9 @@ def repeated_keys(text: str) -> RepeatedKeys:
 # the document, a CloudTrail file of thousands of records of every principal of an account, one dead
 # letter: hiding all of them from the detections.
 _REFUSED_VALUE_ERRORS = ("number is infinity when parsed as double", "surrogate")
-_STRING_OR_NUMBER = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
+# A string runs to its closing quote or, unterminated, to the end of the text (a lone backslash last):
+# one token, never tried again from each escaped quote inside it, so reading a text is linear in it.
+_STRING_OR_NUMBER = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -302,3 +302,19 @@ def test_a_lone_surrogate_costs_only_its_record(escape: str) -> None:
     assert [event["event_id"] for event in result.events] == ["e-0", "e-1"]
     assert reasons(result) == ["malformed_json"] and "surrogate" in result.failures[0].detail
     assert result.failures[0].raw.decode() == bad
+
+
+def test_reading_past_a_refused_value_takes_an_unterminated_string_in_one_step() -> None:
+    """After a refused value, the text is read token by token; a string that never ends must be one token
+    to its end, not tried again from each escaped quote inside it (that made 16 KB cost 0.8 s, growing
+    with the square of the length: a 1 MiB message would have held a normalizer for about an hour)."""
+    from streams.normalize.base import StandIns
+
+    text = '[1e400, "' + '\\"' * 2000
+    stand_ins = StandIns.of(text)
+    assert stand_ins.text.endswith('\\"' * 2000) and len(stand_ins.values) == 1
+    from streams.normalize.base import _STRING_OR_NUMBER
+
+    assert [token.group()[:3] for token in _STRING_OR_NUMBER.finditer(text)] == ["1e4", '"\\"']
+    result = normalize_message("cloudtrail", text.encode(), META)
+    assert not result.events and reasons(result) == ["malformed_json"]
