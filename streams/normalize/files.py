@@ -107,12 +107,12 @@ def split_records(data: bytes) -> Iterator[bytes]:
         except orjson.JSONDecodeError as error:
             document = None
             if refused_value(error):  # read with stand-ins; a record that holds such a value is sent with it
-                stand_ins = StandIns.of(stripped.decode("utf-8", "replace"))
-                readable = stand_ins.text.encode()
                 try:
+                    stand_ins = StandIns.of(stripped.decode("utf-8"))
+                    readable = stand_ins.text.encode()
                     document = orjson.loads(readable)
-                except orjson.JSONDecodeError:
-                    document = None
+                except (UnicodeDecodeError, orjson.JSONDecodeError):  # wrong in another way too: lines
+                    readable, stand_ins, document = stripped, None, None
         if isinstance(document, dict) and isinstance(document.get("Records"), list):
             yield from _put_back(stand_ins, _split(readable, document, document["Records"], ("Records",)))
             return

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from streams.normalize import Failure
-from streams.normalize.files import DEFAULT_MAX_FILE_BYTES
+from streams.normalize.files import DEFAULT_MAX_FILE_BYTES, UnreadableFile, open_bytes, split_records
 from streams.normalize.redact import Redactor, default_redactor
 from streams.runtime.gc_tuning import tune_for_streaming
 from streams.runtime.ingest import BatchOutput, RawMessage, dead_letter_row, process_batch
@@ -74,8 +74,6 @@ def normalize_file(path: str, family: str, max_record_bytes: int, raw_cap: int, 
     at (``file:<path>``, 0, index of the record), so a dead letter keeps its id whenever it is read. A
     file that cannot be read (a gzip file cut short, one over ``max_file_bytes``) is one record: its
     dead letter."""
-    from streams.normalize.files import UnreadableFile, open_bytes, split_records
-
     topic = file_topic(path)
     try:
         records = list(split_records(open_bytes(Path(path), max_file_bytes)))

@@ -178,3 +178,8 @@ def test_a_record_with_a_lone_surrogate_is_split_alone_as_written() -> None:
     bad = b'{"eventID":"b","userAgent":"\\ud800"}'
     values = list(split_records(b'{"Records":[{"eventID":"a"},' + bad + b',{"eventID":"c"}]}'))
     assert values == [b'{"eventID":"a"}', bad, b'{"eventID":"c"}']
+
+
+def test_a_file_with_a_refused_value_and_bytes_that_are_not_utf8_is_read_as_lines() -> None:
+    document = b'{"Records":[{"eventID":"a","n":1e400},{"eventID":"b","s":"\xff"}]}'
+    assert list(split_records(document)) == [document]
