@@ -24,7 +24,6 @@ from streams.normalize.base import (
     RecordMeta,
     StandIns,
     may_repeat_keys,
-    refused_value,
     refused_value_detail,
     repeated_key_error,
     repeated_keys,
@@ -208,8 +207,8 @@ def _decode(module: ModuleType, value: bytes) -> Iterable[Item]:
         document = orjson.loads(stripped)
     except orjson.JSONDecodeError as exc:
         whole_error = NormalizeError("malformed_json", str(exc))
-        if refused_value(exc) and (items := _with_refused_values(module, stripped)) is not None:
-            return items
+        if (read := StandIns.read(stripped, exc)) is not None:
+            return _with_refused_values(module, *read)
     else:
         return _records(module, document, stripped)
     lines = _lines(stripped)
@@ -218,15 +217,9 @@ def _decode(module: ModuleType, value: bytes) -> Iterable[Item]:
     return _json_lines(module, lines)
 
 
-def _with_refused_values(module: ModuleType, text: str) -> list[Item] | None:
-    """The records of ``text``, which orjson refused for a value it cannot read (``StandIns``): a record
-    that holds one is an error with its text as it came, the others are read as usual. None when the
-    text is wrong in another way too."""
-    stand_ins = StandIns.of(text)
-    try:
-        document = orjson.loads(stand_ins.text)
-    except orjson.JSONDecodeError:
-        return None
+def _with_refused_values(module: ModuleType, document: Any, stand_ins: StandIns) -> list[Item]:
+    """The records of a document orjson refused for a value it cannot read, read with ``stand_ins``: a
+    record that holds such a value is an error with its text as it came, the others are read as usual."""
     items: list[Item] = []
     for record, record_text in _records(module, document, stand_ins.text):
         record_text, value = stand_ins.put_back(record_text)

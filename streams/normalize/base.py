@@ -321,11 +321,6 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def refused_value(error: orjson.JSONDecodeError) -> bool:
-    """Did orjson refuse a document for one of the values ``StandIns`` stands in for?"""
-    return any(why in str(error) for why in _REFUSED_VALUE_ERRORS)
-
-
 def refused_value_detail(written: str) -> str:
     """A dead letter's detail for a record that holds ``written`` (a value ``StandIns`` stood in for)."""
     if written.startswith('"'):
@@ -354,6 +349,18 @@ class StandIns:
     values: dict[str, str]
     """Each stand-in's JSON text -> the value as written."""
     pattern: re.Pattern[str]
+
+    @classmethod
+    def read(cls, text: str, refused: orjson.JSONDecodeError) -> tuple[Any, StandIns] | None:
+        """What orjson reads of ``text`` with stand-ins, and them, when ``refused`` (its error reading
+        ``text`` as it is) was for such a value; None when it was not, or the text is wrong otherwise too."""
+        if not any(why in str(refused) for why in _REFUSED_VALUE_ERRORS):
+            return None
+        stand_ins = cls.of(text)
+        try:
+            return orjson.loads(stand_ins.text), stand_ins
+        except orjson.JSONDecodeError:
+            return None
 
     @classmethod
     def of(cls, text: str) -> StandIns:

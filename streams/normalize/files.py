@@ -15,7 +15,6 @@ from streams.normalize.base import (
     KeyPath,
     StandIns,
     may_repeat_keys,
-    refused_value,
     repeated_keys,
     rewritten,
 )
@@ -106,13 +105,13 @@ def split_records(data: bytes) -> Iterator[bytes]:
             document = orjson.loads(stripped)
         except orjson.JSONDecodeError as error:
             document = None
-            if refused_value(error):  # read with stand-ins; a record that holds such a value is sent with it
-                try:
-                    stand_ins = StandIns.of(stripped.decode("utf-8"))
-                    readable = stand_ins.text.encode()
-                    document = orjson.loads(readable)
-                except (UnicodeDecodeError, orjson.JSONDecodeError):  # wrong in another way too: lines
-                    readable, stand_ins, document = stripped, None, None
+            try:  # a value orjson refuses: read with stand-ins, and a record that holds one sent with it
+                read = StandIns.read(stripped.decode("utf-8"), error)
+            except UnicodeDecodeError:  # wrong in another way too: read as lines
+                read = None
+            if read is not None:
+                document, stand_ins = read
+                readable = stand_ins.text.encode()
         if isinstance(document, dict) and isinstance(document.get("Records"), list):
             yield from _put_back(stand_ins, _split(readable, document, document["Records"], ("Records",)))
             return
