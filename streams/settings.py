@@ -234,6 +234,11 @@ class IngestSettings(BaseModel):
         description="Most KiB librdkafka prefetches ahead of the ingest loop (queued.max.messages.kbytes); "
                     "memory held beside max_buffered_messages.",
     )
+    produce_buffer_kbytes: int = Field(
+        65_536, ge=1024, le=2_097_151,
+        description="Most KiB each producer holds unsent (queue.buffering.max.kbytes; librdkafka's default "
+                    "is ~1 GiB): while the broker is slow a full queue makes sending wait, and nothing is lost.",
+    )
     fingerprint_key: SecretStr | None = Field(
         None, min_length=32,
         description="Key of the HMAC fingerprints in redaction markers. Workers that share a store must "

@@ -102,6 +102,9 @@ def producer_config(settings: Settings, bootstrap: str) -> dict[str, Any]:
         "compression.type": "lz4",
         "enable.idempotence": False,  # the embedded broker does not honour it; landing dedups instead
         "message.max.bytes": 8 << 20,
+        # Bounded: what waits for a slow broker is memory; a full queue is backpressure (every send
+        # retries on BufferError after serving deliveries), never a dropped message.
+        "queue.buffering.max.kbytes": settings.ingest.produce_buffer_kbytes,
     }
 
 
