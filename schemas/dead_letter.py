@@ -12,6 +12,10 @@ class DeadLetterRow(TypedDict):
     dead_letter_id: str
     """One delivery of one record (topic, partition, offset, position): a redelivery maps to the same id."""
     received_at: TimeMs
+    produced_at: TimeMs
+    """When the record was produced to its raw topic (the Kafka message's timestamp; a file's modification
+    time in a backfill), else ``received_at``. A redelivery is received again, but produced at the same
+    moment: what the record's alert is windowed by (``streams.detect.unreadable_records``)."""
     source_family: SourceFamily
     reason: str
     """Short machine-readable code: ``malformed_json``, ``bad_encoding``, ``too_deep``, ``duplicate_key`` ..."""

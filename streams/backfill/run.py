@@ -25,7 +25,7 @@ import polars as pl
 
 from streams.backfill.digest import DigestReport, verify_digests
 from streams.backfill.files import LogFile, discover
-from streams.runtime.normalize_pool import file_topic
+from streams.normalize.files import file_topic
 
 __all__ = ["BackfillReport", "run_backfill"]
 
@@ -234,6 +234,10 @@ class _Landing:
         if self.dead_letters:
             store.land_dead_letters(self.dead_letters)
             report.dead_letters += len(self.dead_letters)
+            prepared = self.stage.prepare_dead_letters(self.dead_letters)
+            self.stage.commit(prepared)
+            report.findings += prepared.findings
+            report.alerts += len(prepared.plan.latest)
             for row in self.dead_letters:
                 dead_by_file[row["kafka_topic"]] = dead_by_file.get(row["kafka_topic"], 0) + 1
         # Every buffered chunk is a whole file: all of each is landed now.

@@ -5,6 +5,7 @@ For triage, tests and backfill: the same pure functions the worker runs, with di
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +16,19 @@ import polars as pl
 from streams.detect.identity import IdentityStage
 from streams.detect.pipeline import Detectors
 from streams.detect.stage import DetectionStage, MemoryDetectionStore
-from streams.normalize import normalize_message
+from streams.normalize import Failure, normalize_message
 from streams.normalize.base import RecordMeta
 from streams.normalize.batch import check_events
-from streams.normalize.files import DEFAULT_MAX_FILE_BYTES, UnreadableFile, open_bytes, split_records
-from streams.normalize.redact import Redactor
+from streams.normalize.dead_letters import RawMessage, dead_letter_row
+from streams.normalize.files import (
+    DEFAULT_MAX_FILE_BYTES,
+    UnreadableFile,
+    file_topic,
+    open_bytes,
+    split_records,
+    written_ms,
+)
+from streams.normalize.redact import Redactor, default_redactor
 
 
 @dataclass
@@ -46,7 +55,8 @@ class OfflineResult:
 class NormalizedBatch:
     events: list[dict]
     """Normalized and enriched events, in file order."""
-    dead_letter_reasons: list[str]
+    dead_letters: list[dict]
+    """Rows of the records that failed (``schemas.dead_letter``), as a backfill of the files makes them."""
 
 
 def normalized_batches(family: str, paths: Iterable[Path], detectors: Detectors, *, batch_size: int = 2000,
@@ -55,24 +65,30 @@ def normalized_batches(family: str, paths: Iterable[Path], detectors: Detectors,
     """The files' records normalized and enriched as the stream does it, ``batch_size`` events at a time;
     a file that cannot be read is one dead letter."""
     events: list[dict] = []
-    reasons: list[str] = []
+    dead: list[dict] = []
+    redactor = redactor or default_redactor()
     for path in paths:
+        topic, written, received = file_topic(path), written_ms(path), int(time.time() * 1000)
         try:
             values = split_records(open_bytes(path, max_file_bytes))
         except UnreadableFile as error:
-            reasons.append(error.reason)
+            dead.append(dead_letter_row(RawMessage(family, topic, 0, 0, b"", written),
+                                        Failure(error.reason, error.detail, error.raw), 0, received, 0, redactor))
             continue
         for index, value in enumerate(values):
             normalized = normalize_message(family, value, RecordMeta(str(path), -1, index), redactor=redactor)
-            reasons.extend(failure.reason for failure in normalized.failures)
+            message = RawMessage(family, topic, 0, index, value, written)
+            # The raw record is not kept offline (a cap of 0): the alerts read where it was and why.
+            dead.extend(dead_letter_row(message, failure, position, received, 0, redactor)
+                        for position, failure in enumerate(normalized.failures))
             events.extend(normalized.events)
             if len(events) >= batch_size:
                 detectors.enrich(events)
-                yield NormalizedBatch(events, reasons)
-                events, reasons = [], []
-    if events or reasons:
+                yield NormalizedBatch(events, dead)
+                events, dead = [], []
+    if events or dead:
         detectors.enrich(events)
-        yield NormalizedBatch(events, reasons)
+        yield NormalizedBatch(events, dead)
 
 
 def normalized_frame(family: str, paths: Iterable[Path], detectors: Detectors, *,
@@ -81,7 +97,7 @@ def normalized_frame(family: str, paths: Iterable[Path], detectors: Detectors, *
     frames, dead_letters = [], 0
     for batch in normalized_batches(family, paths, detectors, redactor=redactor):
         checked = check_events(batch.events)
-        dead_letters += len(batch.dead_letter_reasons) + len(checked.rejected)
+        dead_letters += len(batch.dead_letters) + len(checked.rejected)
         frames.append(checked.frame)
     return (pl.concat(frames) if frames else check_events([]).frame), dead_letters
 
@@ -105,11 +121,11 @@ def detect_files(family: str, paths: Iterable[Path], detectors: Detectors, *, wi
     for batch in normalized_batches(family, paths, detectors, batch_size=batch_size, redactor=redactor,
                                     max_file_bytes=max_file_bytes):
         result.events += len(batch.events)
-        for reason in batch.dead_letter_reasons:
+        for row in batch.dead_letters:
             result.dead_letters += 1
-            result.dead_letter_reasons[reason] = result.dead_letter_reasons.get(reason, 0) + 1
-        if batch.events:
-            prepared = stage.prepare_events(batch.events)
+            result.dead_letter_reasons[row["reason"]] = result.dead_letter_reasons.get(row["reason"], 0) + 1
+        preparing = [stage.prepare_events(batch.events)] if batch.events else []
+        for prepared in preparing + [stage.prepare_dead_letters(batch.dead_letters)]:
             stage.commit(prepared)
             result.findings += prepared.findings
             result.rule_errors.extend(prepared.errors)

@@ -33,6 +33,7 @@ import orjson
 import polars as pl
 
 from streams.detect import state as rule_state_tools
+from streams.detect import unreadable_records
 from streams.detect.alerts import AlertEvent, AlertPlan, AlertTally, MemoryLedger
 from streams.detect.anomaly import AnomalyStage, ClosedWindows
 from streams.detect.eventtime import EventClock
@@ -49,6 +50,7 @@ from streams.enrich.identity import Binding, activity_rows
 from streams.normalize.batch import as_dicts, decode_events, is_encoded_events
 
 if TYPE_CHECKING:
+    from schemas.finding import Finding
     from streams.settings import Settings
 
 __all__ = ["DetectionMetrics", "DetectionStage", "MemoryDetectionStore", "PreparedDetection", "decode_messages"]
@@ -273,8 +275,7 @@ class DetectionStage:
         # batch's frame for the per-principal windows; None on a timer's call, which only closes).
         windows = self.anomaly.observe(windowed) if self.anomaly is not None else None
         findings = result.findings + path_findings + (windows.findings if windows is not None else [])
-        if self.origin:
-            findings = [replace(finding, context={**finding.context, "origin": self.origin}) for finding in findings]
+        findings = self._marked(findings)
         return PreparedDetection(
             messages=messages, events=len(events) if seen is None else seen,
             plan=AlertPlan.of(findings, self.window_ms), windows=windows,
@@ -284,6 +285,19 @@ class DetectionStage:
             errors=([f"{e.rule_id} on {e.event_id}: {e.error}" for e in result.rule_errors] + graph.errors)[:_ERRORS_KEPT],
             bindings=bindings, path_lives=path_lives,
         )
+
+    def prepare_dead_letters(self, rows: list[dict]) -> PreparedDetection:
+        """Dead-letter rows (``schemas.dead_letter``) -> their alerts (``streams.detect.unreadable_records``):
+        a record no detection could judge is reported by source and reason. Committed like any batch."""
+        findings = self._marked(unreadable_records.findings(rows))
+        return PreparedDetection(messages=0, events=0, plan=AlertPlan.of(findings, self.window_ms),
+                                 state_changes={}, findings=len(findings))
+
+    def _marked(self, findings: list[Finding]) -> list[Finding]:
+        """``findings`` with the stage's origin in their context (``backfill``: alerts that do not page)."""
+        if not self.origin:
+            return findings
+        return [replace(finding, context={**finding.context, "origin": self.origin}) for finding in findings]
 
     def commit(self, prepared: PreparedDetection) -> None:
         """Record, land, send, save (see the module docstring). Safe to call again after it raised."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from streams.normalize.base import (
 )
 from streams.settings import IngestSettings
 
-__all__ = ["DEFAULT_MAX_FILE_BYTES", "UnreadableFile", "open_bytes", "split_records"]
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "UnreadableFile", "file_topic", "open_bytes", "split_records", "written_ms"]
 
 DEFAULT_MAX_FILE_BYTES: int = IngestSettings.model_fields["max_file_bytes"].default
 
@@ -31,6 +32,18 @@ class UnreadableFile(ValueError):
     def __init__(self, reason: str, detail: str, raw: bytes) -> None:
         super().__init__(detail)
         self.reason, self.detail, self.raw = reason, detail, raw
+
+
+def file_topic(path: Path | str) -> str:
+    """Where a file's records are placed (at partition 0, offset the record's index), for their
+    dead-letter ids and events' ``kafka_topic``."""
+    return f"file:{path}"
+
+
+def written_ms(path: Path | str) -> int:
+    """When a file's records were produced: its modification time, epoch ms. What their dead letters'
+    alerts are windowed by, so a run again (after an interruption) finds the same alerts."""
+    return os.stat(path).st_mtime_ns // 1_000_000
 
 
 def open_bytes(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:

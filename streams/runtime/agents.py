@@ -1,4 +1,5 @@
-"""The Faust agent over the normalized-events topic. Thin: take a batch, call the detection stage.
+"""The Faust agents over the normalized-events and dead-letters topics. Thin: take a batch, call the
+detection stage.
 
 Each events-topic message holds a JSON array of normalized events (see streams/runtime/ingest.py), and the
 agent takes several messages at a time, so Faust's per-message cost is paid once per many events.
@@ -24,7 +25,7 @@ import faust
 
 from streams.detect.stage import DetectionStage
 from streams.runtime.kafka import Topics
-from streams.runtime.landing import EventsLander
+from streams.runtime.landing import EventsLander, dead_letter_rows
 from streams.runtime.retry import backoff_delays, describe
 from streams.settings import Settings
 
@@ -35,9 +36,9 @@ T = TypeVar("T")
 
 def register_detection_agent(app: faust.App, settings: Settings, *, stage: DetectionStage,
                              lander: EventsLander | None = None) -> None:
-    """The detection agent; with ``lander`` (``AISPM_ROLE=land``) it lands each batch's new events too,
-    after their detections were committed (see streams/runtime/landing.py), and a second agent lands
-    the dead-letters topic."""
+    """The detection agent, and the dead-letters agent that alerts on records no detection could judge;
+    with ``lander`` (``AISPM_ROLE=land``) they land each batch's new events and dead letters too, after
+    their detections were committed (see streams/runtime/landing.py)."""
     topics = Topics.from_settings(settings)
     events_topic = app.topic(topics.events, value_serializer="raw", key_serializer="raw",
                              partitions=settings.kafka.partitions)
@@ -84,14 +85,22 @@ def register_detection_agent(app: faust.App, settings: Settings, *, stage: Detec
                 await until_done(lambda prepared=prepared: stage.commit(prepared), "recording a batch's alerts")
                 await until_done(lambda landing=landing: lander.insert(landing), "landing a batch's events")
 
-    if lander is not None:
-        dead_letters_topic = app.topic(topics.dead_letters, value_serializer="raw", key_serializer="raw",
-                                       partitions=settings.kafka.partitions)
+    dead_letters_topic = app.topic(topics.dead_letters, value_serializer="raw", key_serializer="raw",
+                                   partitions=settings.kafka.partitions)
 
-        @app.agent(dead_letters_topic, name="aispm-land-dead-letters")
-        async def land_dead_letters(stream: faust.StreamT) -> None:
-            async for batch in stream.take_events(500, within=settings.detection.batch_interval_s):
-                values = [event.value for event in batch]
+    @app.agent(dead_letters_topic, name="aispm-dead-letters")
+    async def dead_letters(stream: faust.StreamT) -> None:
+        """Records no detection could judge raise their alerts (``streams.detect.unreadable_records``);
+        a landing worker lands them after that."""
+        await loaded.wait()
+        async for batch in stream.take_events(500, within=settings.detection.batch_interval_s):
+            values = [event.value for event in batch]
+            rows = dead_letter_rows(values)
+            async with one_at_a_time:
+                prepared = await until_done(lambda rows=rows: stage.prepare_dead_letters(rows),
+                                            "reading dead letters")
+                await until_done(lambda prepared=prepared: stage.commit(prepared), "recording dead letters' alerts")
+            if lander is not None:
                 await until_done(lambda values=values: lander.land_dead_letters(values), "landing dead letters")
 
     if stage.anomaly is not None:

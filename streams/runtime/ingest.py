@@ -37,22 +37,13 @@ from streams.normalize import (
     Failure,
     normalize_message,
 )
-from streams.normalize.base import RecordMeta, stable_id
+from streams.normalize.base import RecordMeta
 from streams.normalize.batch import as_dicts, check_events, encode_events
+from streams.normalize.dead_letters import RawMessage, dead_letter_row
 from streams.normalize.redact import Redactor, default_redactor
 from streams.runtime.retry import until_done
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class RawMessage:
-    family: str
-    topic: str
-    partition: int
-    offset: int
-    value: bytes | None
-    timestamp_ms: int
 
 
 class BatchOutput:
@@ -87,32 +78,6 @@ class BatchOutput:
 
     def __setstate__(self, state: tuple) -> None:
         self._events, self.dead_letters, self.frame = state
-
-
-# Bytes redacted past the stored cap, so that a secret the cap cuts through is still whole (and found).
-_REDACTION_MARGIN = 8 << 10
-
-
-def dead_letter_row(message: RawMessage, failure: Failure, index: int, received_at_ms: int,
-                    raw_cap: int, redactor: Redactor | None = None) -> dict:
-    redactor = redactor or default_redactor()
-    # Redacted as bytes: a record that is not UTF-8 keeps its other bytes, never a credential.
-    window = failure.raw[:raw_cap + _REDACTION_MARGIN]
-    raw = redactor.redact_bytes(window)
-    return {
-        # One delivery of one record: a redelivered batch maps to the same ids and is dropped on landing.
-        "dead_letter_id": stable_id(message.topic, str(message.partition), str(message.offset), str(index)),
-        "received_at": received_at_ms,
-        "source_family": message.family,
-        "reason": failure.reason,
-        "detail": redactor.redact_text(failure.detail)[:1000],
-        "kafka_topic": message.topic,
-        "kafka_partition": message.partition,
-        "kafka_offset": message.offset,
-        "raw_size": len(failure.raw),
-        "raw_truncated": len(raw) > raw_cap or len(window) < len(failure.raw),
-        "raw": raw[:raw_cap],
-    }
 
 
 def process_batch(messages: Iterable[RawMessage], *, max_record_bytes: int, raw_cap: int,

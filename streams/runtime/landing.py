@@ -30,7 +30,7 @@ import polars as pl
 
 from streams.detect.stage import decode_messages
 
-__all__ = ["EventsLander", "LandingBatch", "dead_letter_of_message"]
+__all__ = ["EventsLander", "LandingBatch", "dead_letter_of_message", "dead_letter_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +69,22 @@ class EventsLander:
                                       duplicates=batch.new.duplicates, dead=Counter(), latencies_ms=[])
 
     def land_dead_letters(self, values: list[bytes]) -> None:
-        rows = []
-        for value in values:
-            try:
-                rows.append(dead_letter_of_message(value))
-            except (ValueError, TypeError, KeyError, AttributeError) as error:  # not ours: skipped, not retried
-                log.error("skipping a dead-letters message aispm did not write: %s", error)
+        rows = dead_letter_rows(values)
         self.store.land_dead_letters(rows)
         if self.metrics is not None and rows:
             self.metrics.record_batch(messages=0, landed=0, duplicates=0,
                                       dead=Counter(row["reason"] for row in rows), latencies_ms=[])
+
+
+def dead_letter_rows(values: list[bytes]) -> list[dict]:
+    """The rows of dead-letters topic messages; a message aispm did not write is logged and skipped."""
+    rows = []
+    for value in values:
+        try:
+            rows.append(dead_letter_of_message(value))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:  # not ours: skipped, not retried
+            log.error("skipping a dead-letters message aispm did not write: %s", error)
+    return rows
 
 
 def dead_letter_of_message(value: bytes) -> dict:

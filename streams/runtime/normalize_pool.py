@@ -23,12 +23,20 @@ from pathlib import Path
 import polars as pl
 
 from streams.normalize import Failure
-from streams.normalize.files import DEFAULT_MAX_FILE_BYTES, UnreadableFile, open_bytes, split_records
+from streams.normalize.dead_letters import RawMessage, dead_letter_row
+from streams.normalize.files import (
+    DEFAULT_MAX_FILE_BYTES,
+    UnreadableFile,
+    file_topic,
+    open_bytes,
+    split_records,
+    written_ms,
+)
 from streams.normalize.redact import Redactor, default_redactor
 from streams.runtime.gc_tuning import tune_for_streaming
-from streams.runtime.ingest import BatchOutput, RawMessage, dead_letter_row, process_batch
+from streams.runtime.ingest import BatchOutput, process_batch
 
-__all__ = ["NormalizePool", "Pending", "file_topic", "normalize_file", "prepare_process"]
+__all__ = ["NormalizePool", "Pending", "normalize_file", "prepare_process"]
 
 log = logging.getLogger(__name__)
 
@@ -63,26 +71,21 @@ def _normalize(raw: list[tuple], max_record_bytes: int, raw_cap: int, redact_bod
                          raw_cap=raw_cap, redact_bodies=redact_bodies, enrich=_enrich, redactor=_redactor)
 
 
-def file_topic(path: Path | str) -> str:
-    """Where a file's records are placed, for their dead-letter ids and events' ``kafka_topic``."""
-    return f"file:{path}"
-
-
 def normalize_file(path: str, family: str, max_record_bytes: int, raw_cap: int, redact_bodies: bool,
                    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[int, BatchOutput]:
     """A whole log file, read, split and normalized here: (records, output). Its messages are placed
     at (``file:<path>``, 0, index of the record), so a dead letter keeps its id whenever it is read. A
     file that cannot be read (a gzip file cut short, one over ``max_file_bytes``) is one record: its
     dead letter."""
-    topic = file_topic(path)
+    topic, written = file_topic(path), written_ms(path)
     try:
         records = list(split_records(open_bytes(Path(path), max_file_bytes)))
     except UnreadableFile as error:
-        where = RawMessage(family, topic, 0, 0, b"", 0)
+        where = RawMessage(family, topic, 0, 0, b"", written)
         row = dead_letter_row(where, Failure(error.reason, error.detail, error.raw), 0, int(time.time() * 1000),
                               raw_cap, _redactor)
         return 1, BatchOutput(dead_letters=[row])
-    messages = [RawMessage(family, topic, 0, index, value, 0) for index, value in enumerate(records)]
+    messages = [RawMessage(family, topic, 0, index, value, written) for index, value in enumerate(records)]
     return len(records), process_batch(messages, max_record_bytes=max_record_bytes, raw_cap=raw_cap,
                                        redact_bodies=redact_bodies, enrich=_enrich, redactor=_redactor)
 

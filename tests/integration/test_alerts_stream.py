@@ -159,6 +159,36 @@ def test_a_leaked_key_is_alerted_and_stored_nowhere(alerting) -> None:
         assert FAKE_OPENAI_KEY[:20] not in orjson.dumps(alert).decode()
 
 
+def test_records_made_unreadable_raise_an_alert_instead_of_vanishing(alerting) -> None:
+    """A number past a double's range in a request parameter, a record cut short: dead letters, which no
+    rule judges. The SIEM hears of them on the alerts topic, one alert per source and reason."""
+    from streams.detect.examples import cloudtrail, iam_user
+
+    handle, _ = alerting
+    hidden = cloudtrail("DeleteTrail", identity=iam_user("mallory"), params={"name": "org-trail"})["raw"]
+    assert hidden.endswith("}")
+    hidden = hidden[:-1] + ', "padding": 1e400}'
+    send(handle, "cloudtrail", [hidden.encode(), b'{"eventVersion": "1.08", "eventName": "Stop'])
+    deadline = time.monotonic() + 60
+    query = "SELECT count, ocsf FROM alerts_current WHERE detection = 'unreadable_log_records' " \
+            "AND endsWith(title, '(malformed_json)') AND startsWith(title, 'cloudtrail')"
+    while time.monotonic() < deadline and [row[0] for row in handle.query(query)] != [2]:
+        time.sleep(0.3)
+    rows = handle.query(query)
+    assert [row[0] for row in rows] == [2], f"{rows}\n{handle.log_tail()}"
+    assert handle.query("SELECT count() FROM dead_letters WHERE reason = 'malformed_json' "
+                        "AND source_family = 'cloudtrail'") == [[2]]
+    sent = [alert for alert in alerts_on_topic(handle)
+            if alert["finding_info"]["analytic"]["uid"] == "unreadable_log_records"
+            and alert["message"] == "cloudtrail log records could not be read (malformed_json)"]
+    assert max(alert["count"] for alert in sent) == 2
+    for alert in sent:
+        assert_valid_detection_finding(alert)
+        assert schema_problems(alert) == []
+        assert alert["is_alert"] is True
+        assert "mallory" not in orjson.dumps(alert).decode(), "the alert says where the record is, not what it holds"
+
+
 def test_sigma_rules_from_settings_alert_in_the_stream(alerting) -> None:
     from streams.detect.examples import cloudtrail, iam_user
 

@@ -206,9 +206,20 @@ def test_an_unreadable_file_becomes_a_dead_letter_and_the_rest_lands(export: Pat
         assert all("gzip" in detail for _, _, detail in rows)
         assert report.dead_letters == store.scalar("SELECT count() FROM dead_letters")
         assert 0 < report.events_landed == store.scalar("SELECT count() FROM events")
+
+        def unreadable_alerts() -> list[tuple]:
+            return store.client.query("SELECT title, count, ocsf FROM alerts FINAL "
+                                      "WHERE detection = 'unreadable_log_records' "
+                                      "AND endsWith(title, '(unreadable_file)')").result_rows
+
+        # The files' records were judged by no detection: an alert says so, and does not page (history).
+        [(title, count, ocsf)] = unreadable_alerts()
+        assert (title, count) == ("cloudtrail log records could not be read (unreadable_file)", 2)
+        assert orjson.loads(ocsf)["is_alert"] is False
         again = run_backfill(settings, store, "cloudtrail", [export])
         assert again.files_skipped == again.files and again.dead_letters == 0
         assert store.scalar("SELECT count() FROM dead_letters") == report.dead_letters
+        assert [(title, count) for title, count, _ in unreadable_alerts()] == [(title, 2)]
     finally:
         store.close()
 

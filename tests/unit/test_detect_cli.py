@@ -88,8 +88,13 @@ def test_an_unreadable_file_is_a_dead_letter_and_the_others_are_read(tmp_path) -
     cut = tmp_path / "cut.log.gz"
     cut.write_bytes(gzip.compress(log.read_bytes())[:15])
     code, alerts, summary = run_detect("--source", "gateway", str(cut), str(log))
-    assert (code, alerts, summary["events"]) == (0, [], 1)
+    assert summary["events"] == 1
     assert summary["dead_letters"] == 1 and summary["dead_letter_reasons"] == {"unreadable_file": 1}
+    # What could not be read was judged by no rule: not a clean run (exit 3, findings), but one alert.
+    assert code == 3
+    assert [(alert["message"], alert["count"]) for alert in alerts] == [
+        ("gateway log records could not be read (unreadable_file)", 1)]
+    assert alerts[0]["evidences"][0]["data"]["kafka_topic"] == f"file:{cut}"
 
 
 def test_a_file_without_ai_use_raises_nothing(tmp_path) -> None:

@@ -45,6 +45,14 @@ def test_a_redelivered_message_maps_to_the_same_dead_letter_id() -> None:
     assert first.dead_letters[0]["dead_letter_id"] == second.dead_letters[0]["dead_letter_id"]
 
 
+def test_a_dead_letter_is_produced_when_its_message_was_and_received_when_it_was_read() -> None:
+    timed = [RawMessage("cloudtrail", "aispm.raw.cloudtrail", 0, 5, b"{not json", 1_764_000_000_000),
+             RawMessage("cloudtrail", "aispm.raw.cloudtrail", 0, 6, b"{not json", 0)]  # no timestamp
+    out = process_batch(timed, max_record_bytes=1024, raw_cap=64, now_ms=1_764_000_009_000)
+    assert [(row["produced_at"], row["received_at"]) for row in out.dead_letters] == [
+        (1_764_000_000_000, 1_764_000_009_000), (1_764_000_009_000, 1_764_000_009_000)]
+
+
 def test_dead_letters_never_keep_credentials() -> None:
     key = "sk-proj-" + "A1b2" * 12
     out = process_batch(messages("gateway", [f"garbage with Bearer {key}".encode()]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 
+import orjson
 import pytest
 
 from streams.normalize import Failure
@@ -45,6 +46,19 @@ def test_a_dead_letter_survives_the_topic_and_lands_once(store: Store, raw: byte
     lander = EventsLander(store)
     lander.land_dead_letters([dead_letter_message(row), dead_letter_message(row), b"not ours"])
     assert store.scalar(f"SELECT count() FROM dead_letters WHERE dead_letter_id = '{row['dead_letter_id']}'") == 1
+
+
+def test_a_dead_letter_keeps_when_it_was_produced_and_one_written_before_that_was_kept_reads_its_receipt(
+        store: Store) -> None:
+    now_ms = int(time.time() * 1000)  # rows past the retention are gone at once
+    message = RawMessage("audit", "t.raw.audit", 0, 99, b"[1,", now_ms - 7_000)
+    row = dead_letter_row(message, Failure("malformed_json", "cut short", b"[1,"), 0, now_ms, 1024)
+    older = {key: value for key, value in orjson.loads(dead_letter_message(row)).items() if key != "produced_at"}
+    older["dead_letter_id"] += "-older"
+    EventsLander(store).land_dead_letters([dead_letter_message(row), orjson.dumps(older)])
+    rows = store.query("SELECT dead_letter_id, toUnixTimestamp64Milli(produced_at) FROM dead_letters "
+                       "WHERE kafka_topic = 't.raw.audit' ORDER BY dead_letter_id")[1]
+    assert rows == [(row["dead_letter_id"], now_ms - 7_000), (older["dead_letter_id"], now_ms)]
 
 
 def test_backoff_doubles_to_its_cap_with_jitter_below_each_step() -> None:
