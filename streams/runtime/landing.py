@@ -27,7 +27,9 @@ from typing import Any
 
 import orjson
 import polars as pl
+from pydantic import TypeAdapter
 
+from schemas.dead_letter import DeadLetterRow
 from streams.detect.stage import decode_messages
 
 __all__ = ["EventsLander", "LandingBatch", "dead_letter_of_message", "dead_letter_rows"]
@@ -88,10 +90,19 @@ def dead_letter_rows(values: list[bytes]) -> list[dict]:
 
 
 def dead_letter_of_message(value: bytes) -> dict:
-    """The dead-letter row a dead-letters topic message holds (``ingest.dead_letter_message`` reversed)."""
+    """The dead-letter row a dead-letters topic message holds (``ingest.dead_letter_message`` reversed);
+    raises ``ValueError`` (or ``TypeError``) unless it holds every field of the row, each of its kind."""
     row = orjson.loads(value)
+    if not isinstance(row, dict):
+        raise TypeError("a dead-letters message holds an object")
     if "raw" in row:
         row["raw"] = row["raw"].encode("utf-8")
     else:
         row["raw"] = base64.b64decode(row.pop("raw_base64"))
-    return row
+    row.setdefault("produced_at", row.get("received_at"))  # written by a worker from before the field
+    # Checked here, where it can cost this message alone: the agent that reads it alerts on it and lands
+    # it, and retries a step that raises until it succeeds, which a wrong row never would.
+    return _DEAD_LETTER.validate_python(row)
+
+
+_DEAD_LETTER = TypeAdapter(DeadLetterRow)

@@ -61,6 +61,22 @@ def test_a_dead_letter_keeps_when_it_was_produced_and_one_written_before_that_wa
     assert rows == [(row["dead_letter_id"], now_ms - 7_000), (older["dead_letter_id"], now_ms)]
 
 
+def test_a_dead_letters_message_of_the_wrong_shape_is_skipped_not_retried_for_ever() -> None:
+    """The dead-letters agent alerts on and lands what the topic holds: a message missing a field or
+    holding one of the wrong kind must cost itself, not stop the agent on a retry that cannot succeed."""
+    from streams.runtime.landing import dead_letter_rows
+
+    message = RawMessage("audit", "t.raw.audit", 1, 5, b"[1,", 0)
+    good = dead_letter_message(dead_letter_row(message, Failure("malformed_json", "cut", b"[1,"), 0, 1_000, 64))
+    row = orjson.loads(good)
+    wrong = [orjson.dumps({k: v for k, v in row.items() if k != "received_at"}),
+             orjson.dumps(row | {"kafka_partition": "first"}),
+             orjson.dumps(row | {"source_family": "mainframe"}),
+             orjson.dumps(row | {"reason": ["malformed_json"]}),
+             orjson.dumps([row]), b"not ours"]
+    assert dead_letter_rows([*wrong, good]) == [dead_letter_of_message(good)]
+
+
 def test_backoff_doubles_to_its_cap_with_jitter_below_each_step() -> None:
     delays = backoff_delays(first_s=0.5, most_s=4, jitter=0.5, rng=random.Random(1))
     steps = [next(delays) for _ in range(8)]
