@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import orjson
 import polars as pl
+from pydantic import ValidationError
 
+from schemas.event import validate_event, with_defaults
 from streams.detect import state as rule_state_tools
 from streams.detect import unreadable_records
 from streams.detect.alerts import AlertEvent, AlertPlan, AlertTally, MemoryLedger
@@ -380,7 +382,9 @@ class DetectionStage:
 
 def decode_messages(values: list[bytes]) -> tuple[pl.DataFrame | None, list[dict], int]:
     """Events-topic messages -> (their Arrow batches as one frame or None, events of JSON arrays, how
-    many messages were neither). A message that is neither is skipped and logged, never raised on."""
+    many messages were neither or held an item that is no normalized event). What is not a batch of
+    events is skipped and logged, never raised on: the agent retries a batch whose detection raised
+    until it succeeds, so one such message would stop detection for good."""
     frames: list[pl.DataFrame] = []
     events: list[dict] = []
     bad = 0
@@ -396,8 +400,22 @@ def decode_messages(values: list[bytes]) -> tuple[pl.DataFrame | None, list[dict
             log.error("skipping an events-topic message that is not a batch of events: %s", error)
             bad += 1
             continue
-        events.extend(batch)
+        # Another producer's JSON (the Arrow batches are checked when they are made, and by their columns).
+        valid = [event for event in batch if _is_normalized_event(event)]
+        if len(valid) < len(batch):
+            log.error("skipping %d items of an events-topic message that are no normalized events",
+                      len(batch) - len(valid))
+            bad += 1
+        events.extend(valid)
     return (pl.concat(frames, how="vertical") if frames else None), events, bad
+
+
+def _is_normalized_event(item: object) -> bool:
+    try:
+        validate_event(with_defaults(item))  # type: ignore[arg-type]
+    except (ValidationError, TypeError, AttributeError):
+        return False
+    return True
 
 
 class MemoryDetectionStore:

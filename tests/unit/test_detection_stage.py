@@ -243,6 +243,24 @@ def test_a_message_that_is_not_a_batch_costs_only_itself(clean) -> None:
     assert counts(store) == counts(expected_store)
 
 
+def test_an_event_that_is_not_a_normalized_event_costs_only_itself(clean) -> None:
+    """Events-topic JSON from another producer: an item that is no object, or an event whose fields are
+    not of their kinds, would raise in the stage on every retry of its batch, and the agent retries a
+    failing batch until it succeeds: it must be skipped, the batch's other events judged."""
+    expected_store, _ = clean
+    messages = traffic()
+    event = orjson.loads(messages[0])[0]
+    poison = [[1, 2], [event | {"source_family": ["cloudtrail"]}], [event | {"time": None}],
+              [event | {"service": None}], [event | {"action": ["InvokeModel"]}], [event | {"src_ip": [1]}],
+              [{"an": "object"}]]
+    store = MemoryStore()
+    stage = stage_for(store, Siem(store))
+    prepared = stage.prepare([orjson.dumps(batch) for batch in poison] + messages)
+    stage.commit(prepared)
+    assert prepared.bad_messages == len(poison)
+    assert counts(store) == counts(expected_store)
+
+
 def test_a_late_event_still_finds_its_keys_state() -> None:
     """One raw partition runs ahead of another: an event of another principal, half an hour newer,
     moves the stage's clock before the last call of a recon burst arrives. The burst must still be
